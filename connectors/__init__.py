@@ -1,0 +1,1 @@
+"""Connectors: one package per partner, found through the ``gateway.connectors`` entry points."""

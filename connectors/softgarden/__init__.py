@@ -1,0 +1,1 @@
+"""The softgarden connector."""

@@ -1,0 +1,1 @@
+"""The testdome connector."""
