@@ -1,0 +1,59 @@
+"""Per-API-key rate limit (``GATEWAY_RATE_LIMIT``, default ``1000/min``), fixed window.
+
+The counter is one atomic ``INCR`` in the shared cache (Redis when ``REDIS_URL`` is set,
+so all web processes share it; per process in embedded mode).
+
+When the cache is unreachable the limit **fails open**: requests are served and an
+error is logged. The limit protects capacity, not data (authentication and tenant
+scoping do that), so a Redis outage should not become an API outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache as shared_cache
+from rest_framework.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+@cache
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"1000/min"`` → ``(1000, 60)``."""
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip().lower()]
+
+
+class ApiKeyRateThrottle(BaseThrottle):
+    timer: Callable[[], float] = time.time
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        principal = getattr(request, "user", None)
+        api_key = getattr(principal, "api_key", None)
+        if api_key is None:
+            return True  # unauthenticated requests never reach a view that needs a key
+        limit, period = parse_rate(settings.GATEWAY_RATE_LIMIT)
+        now = self.timer()
+        window = int(now // period)
+        self._wait = period - (now % period)
+        key = f"ratelimit:{api_key.id}:{window}"
+        try:
+            if shared_cache.add(key, 1, timeout=period + 1):
+                used = 1
+            else:
+                used = shared_cache.incr(key)
+        except Exception:  # the cache is down: fail open, loudly (see the module docstring)
+            logger.exception("Rate limit cache unavailable; serving without a limit")
+            return True
+        request.rate_limit = (limit, max(0, limit - used))
+        return used <= limit
+
+    def wait(self) -> float:
+        return self._wait

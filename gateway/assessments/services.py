@@ -1,0 +1,252 @@
+"""Writes for packages, orders and results. The unified API, the partner endpoints and
+the tasks all call these; none of them writes a model directly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from connectors.base import AccountContext, Capability, CreatedOrder, OrderRequest, Role
+from gateway.api.errors import Conflict, GatewayError, NotSupported, ValidationFailed
+from gateway.assessments.connectors import account_connector, account_require_role, connector_call
+from gateway.assessments.models import (
+    FINAL_RESULT_VALUES,
+    Order,
+    OrderStatus,
+    Package,
+    Result,
+    ResultValue,
+)
+from gateway.delivery.models import EventType
+from gateway.delivery.services import (
+    deliveries_cancel_for_order,
+    event_emit,
+    partner_notify,
+    submitted_url_validate,
+)
+from gateway.tenancy.models import Account
+from gateway.timefmt import utcnow
+
+logger = logging.getLogger(__name__)
+
+# How a reported result moves its order (CONTRACT §3).
+_ORDER_STATUS_FOR_RESULT = {
+    ResultValue.INITIATED: OrderStatus.OPEN,
+    ResultValue.IN_PROGRESS: OrderStatus.IN_PROGRESS,
+    ResultValue.COMPLETED: OrderStatus.COMPLETED,
+    ResultValue.PASSED: OrderStatus.COMPLETED,
+    ResultValue.FAILED: OrderStatus.COMPLETED,
+    ResultValue.CANCELLED: OrderStatus.CANCELLED,
+    ResultValue.EXPIRED: OrderStatus.EXPIRED,
+}
+
+
+def _touch(order: Order) -> None:
+    order.version += 1
+
+
+# --- packages --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def package_catalog_replace(*, account: Account, packages: Sequence[Mapping[str, Any]]) -> list[Package]:
+    """Publish exactly ``packages``; the ones left out are deactivated, not deleted."""
+    account_require_role(account, Role.ATS)
+    seen: set[str] = set()
+    for index, item in enumerate(packages):
+        if item["remote_id"] in seen:
+            raise ValidationFailed.field(f"packages[{index}].remote_id", "Duplicate remote_id.")
+        seen.add(item["remote_id"])
+    existing = {p.remote_id: p for p in Package.objects.select_for_update().filter(account=account)}
+    published = []
+    for item in packages:
+        package = existing.get(item["remote_id"]) or Package(account=account, remote_id=item["remote_id"])
+        package.name = item["name"]
+        package.description = item.get("description")
+        package.type = item.get("type")
+        package.active = True
+        package.full_clean()
+        package.save()
+        published.append(package)
+    Package.objects.filter(account=account, active=True).exclude(remote_id__in=seen).update(
+        active=False, updated_at=utcnow()
+    )
+    return published
+
+
+# --- orders ----------------------------------------------------------------------------
+
+
+def order_create(
+    *, account: Account, ctx: AccountContext, request: OrderRequest, package: Mapping[str, Any],
+    results_update_url: str | None,
+) -> Order:
+    """Invite a candidate through the provider, then record the order and its event.
+
+    The provider call happens outside any transaction: a slow provider must not hold
+    database locks, and a failed call leaves nothing behind.
+    """
+    account_require_role(account, Role.PROVIDER)
+    if results_update_url:
+        submitted_url_validate(results_update_url, field="results_update_url")
+    connector = account_connector(account)
+    if not connector.supports(Capability.CREATE_ORDER):
+        raise NotSupported()
+    created: CreatedOrder = connector_call(lambda: connector.create_order(ctx, request))
+    with transaction.atomic():
+        order = Order(
+            account=account,
+            remote_id=created.remote_id,
+            status=created.status,
+            package_ref=package.get("id"),
+            package=dict(package),
+            candidate=dict(request.candidate),
+            application=dict(request.application) if request.application else None,
+            job=dict(request.job) if request.job else None,
+            requester=dict(request.requester) if request.requester else None,
+            passthrough=dict(request.passthrough) if request.passthrough else None,
+            results_update_url=results_update_url,
+            test_url=created.test_url,
+            deadline=request.deadline,
+        )
+        order.full_clean()
+        order.save()
+        event_emit(account=account, event_type=EventType.CREATED, order=order)
+    return order
+
+
+def order_receive(
+    *, account: Account, source_key: str, package: Package, fields: Mapping[str, Any]
+) -> tuple[Order, bool]:
+    """An ATS sent an order (Greenhouse ``send_test``, softgarden ``invitations``).
+
+    Idempotent on ``source_key``: a repeated call returns the first order and creates
+    nothing. Returns ``(order, created)``.
+    """
+    existing = Order.objects.filter(account=account, source_key=source_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            order = Order(
+                account=account,
+                source_key=source_key,
+                package_ref=package.id,
+                package={
+                    "id": package.id,
+                    "remote_id": package.remote_id,
+                    "name": package.name,
+                    "description": package.description,
+                },
+                **fields,
+            )
+            order.full_clean(validate_constraints=False)
+            order.save()
+            event_emit(account=account, event_type=EventType.CREATED, order=order)
+    except IntegrityError:
+        # The same partner call raced us; the other one won and created the order.
+        return Order.objects.get(account=account, source_key=source_key), False
+    return order, True
+
+
+def _lock_for_write(order: Order) -> Order:
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.is_erased:
+        raise Conflict("The order was erased.")
+    return locked
+
+
+@transaction.atomic
+def order_vendor_update(
+    *, order: Order, remote_id: Any = None, test_url: Any = None, status: str | None = None
+) -> Order:
+    """The assessment vendor attaches its own instance to an ATS order."""
+    account_require_role(order.account, Role.ATS)
+    order = _lock_for_write(order)
+    if remote_id is not None:
+        order.remote_id = remote_id
+    if test_url is not None:
+        order.test_url = test_url
+    status_changed = status is not None and status != order.status
+    if status is not None:
+        if order.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.EXPIRED) and status_changed:
+            raise Conflict(f"The order is already {order.status}.")
+        order.status = status
+    _touch(order)
+    order.full_clean()
+    order.save()
+    if status_changed:
+        event_emit(account=order.account, event_type=EventType.UPDATED, order=order)
+    return order
+
+
+@transaction.atomic
+def result_update(*, order: Order, data: Mapping[str, Any]) -> Result:
+    """Store the vendor's result, move the order and queue its deliveries.
+
+    May be called again (a corrected score): every call is a new state, delivered as
+    the newest one.
+    """
+    account_require_role(order.account, Role.ATS)
+    order = _lock_for_write(order)
+    result = Result.objects.filter(order=order).first() or Result(order=order, account=order.account)
+    for name in ("score", "result_url", "summary", "start_date", "submission_date", "passthrough"):
+        if name in data:
+            setattr(result, name, data[name])
+    if "attachments" in data:
+        result.attachments = data["attachments"] or []
+    if data.get("result") is not None:
+        result.result_value = data["result"].get("value")
+        result.result_source_value = data["result"].get("source_value")
+    result.full_clean()
+    result.save()
+
+    if result.result_value in _ORDER_STATUS_FOR_RESULT:
+        order.status = _ORDER_STATUS_FOR_RESULT[ResultValue(result.result_value)]
+    _touch(order)
+    order.save()
+    event_emit(account=order.account, event_type=EventType.UPDATED, order=order)
+    if account_connector(order.account).supports(Capability.DELIVER_RESULT):
+        partner_notify(account=order.account, order=order)
+    return result
+
+
+def order_erase(*, order: Order, ctx: AccountContext) -> Order:
+    """GDPR erase: personal data gone, a tombstone left, nothing more delivered but the
+    ``deleted`` event. Upstream cancellation is attempted first and is best effort: a
+    provider that fails must not keep personal data here."""
+    if order.is_erased:
+        return order
+    connector = account_connector(order.account)
+    if connector.supports(Capability.CANCEL_ORDER) and order.status not in (
+        OrderStatus.COMPLETED,
+        OrderStatus.CANCELLED,
+    ):
+        try:
+            connector_call(lambda: connector.cancel_order(ctx, order))
+        except GatewayError as exc:
+            logger.warning("Upstream cancel of %s failed before erase: %s", order.id, exc.message)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.is_erased:
+            return order
+        for name in ("candidate", "application", "job", "requester", "passthrough"):
+            setattr(order, name, None)
+        order.results_update_url = None
+        order.test_url = None
+        if order.status in (OrderStatus.OPEN, OrderStatus.IN_PROGRESS):
+            order.status = OrderStatus.CANCELLED
+        order.erased_at = utcnow()
+        _touch(order)
+        order.save()
+        Result.objects.filter(order=order).delete()
+        deliveries_cancel_for_order(order=order)
+        event_emit(account=order.account, event_type=EventType.DELETED, order=order)
+    return order
+
+
+def result_is_final(result: Result | None) -> bool:
+    return result is not None and result.result_value in FINAL_RESULT_VALUES

@@ -1,0 +1,1 @@
+"""Outbound delivery: the outbox, its sender and sweeper, signing and the outbound client."""
