@@ -119,8 +119,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery ---------------------------------------------------------------------------
+# See gateway/runner.py: Celery workers with Redis, in-process threads without.
+GATEWAY_TASK_RUNNER = env.str("GATEWAY_TASK_RUNNER", default="thread" if GATEWAY_EMBEDDED else "celery")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = GATEWAY_EMBEDDED
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -142,7 +143,18 @@ GATEWAY_PUBLIC_URL = env.str("GATEWAY_PUBLIC_URL", default="http://127.0.0.1:800
 GATEWAY_OUTBOUND_ALLOWED_HOSTS = env.list("GATEWAY_OUTBOUND_ALLOWED_HOSTS", default=[])
 GATEWAY_OUTBOUND_TIMEOUT = env.float("GATEWAY_OUTBOUND_TIMEOUT", default=10.0)
 GATEWAY_DELIVERY_BACKOFF = [int(s) for s in env.list("GATEWAY_DELIVERY_BACKOFF", default=[])]
+# How long a worker may hold a delivery before another may take it over (seconds), and
+# how often the sweeper looks for due deliveries. Short values are for tests.
+GATEWAY_DELIVERY_LEASE_SECONDS = env.int("GATEWAY_DELIVERY_LEASE_SECONDS", default=60)
+GATEWAY_SWEEP_SECONDS = env.float("GATEWAY_SWEEP_SECONDS", default=5.0)
 GATEWAY_RATE_LIMIT = env.str("GATEWAY_RATE_LIMIT", default="1000/min")
+
+# Run by `celery -A gateway beat` in production and in-process in embedded mode.
+CELERY_BEAT_SCHEDULE = {
+    # The sweeper sends what no task is sending: lost messages, dead workers, retries.
+    "deliveries-sweep": {"task": "delivery.sweep", "schedule": GATEWAY_SWEEP_SECONDS},
+    "idempotency-purge": {"task": "api.idempotency_purge", "schedule": 3600.0},
+}
 GATEWAY_MAX_BODY_BYTES = 1024 * 1024
 
 

@@ -18,4 +18,8 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
 from gateway.settings import *  # noqa: E402,F403
 
+# Deliveries and tasks are sent by the tests themselves (or a real worker in the
+# delivery tests), never behind their back.
+GATEWAY_TASK_RUNNER = os.environ.get("GATEWAY_TASK_RUNNER", "off")
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,256 @@
+"""Sending outbox rows: claim, build, send, record, reschedule.
+
+A row is sent by whoever claims it first. Claims are leases in the row itself
+(``locked_until`` and ``lease_token``), taken inside a short transaction with
+``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; the HTTP call happens after that
+transaction, so no database lock is held while a receiver is slow. A worker killed
+mid-send leaves a lease that simply expires, and the sweeper sends the row again:
+delivery is at least once.
+
+Per order and target, rows go out strictly in the order they were written, and each
+carries the order's state at send time, so a receiver never sees an older state after
+a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from connectors.base import OutboundRequestSpec
+from gateway.assessments.connectors import account_connector, account_context
+from gateway.assessments.models import Order
+from gateway.delivery.envelope import encode, event_envelope
+from gateway.delivery.models import Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus
+from gateway.delivery.outbound import (
+    BlockedDestination,
+    OutboundError,
+    client_from_settings,
+    host_matches,
+    redact,
+    retry_after_seconds,
+)
+from gateway.delivery.schedule import next_attempt_at
+from gateway.delivery.signing import webhook_headers
+from gateway.tenancy.models import Tenant
+from gateway.tenancy.services import tenant_signing_secrets
+from gateway.timefmt import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def send_lease() -> timedelta:
+    """Longer than the slowest send (connect + read timeouts, twice) so a live send is
+    never taken over; short enough that a dead worker's rows resume within a minute."""
+    return timedelta(seconds=settings.GATEWAY_DELIVERY_LEASE_SECONDS)
+
+RETRYABLE_STATUSES = {408, 429}
+EXCERPT_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str
+    retry: bool
+    retry_after: float | None = None
+    excerpt: str = ""
+    elapsed_ms: int = 0
+
+
+def _same_target(delivery: Delivery) -> Q:
+    return Q(
+        order_id=delivery.order_id, kind=delivery.kind, endpoint_id=delivery.endpoint_id, url=delivery.url
+    )
+
+
+def _claim(delivery_id: str, lease_token: str | None) -> tuple[Delivery, str] | None:
+    """Take the send lease on a due row, or None if it is not ours to send now."""
+    now = utcnow()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if delivery is None:
+            return None
+        leased_to_other = delivery.locked_until and delivery.locked_until > now
+        if leased_to_other and (not lease_token or lease_token != delivery.lease_token):
+            return None
+        if delivery.order_id and (
+            Delivery.objects.filter(_same_target(delivery), status=DeliveryStatus.PENDING, id__lt=delivery.id)
+            .exists()
+        ):
+            # An older row for the same order and target goes first; it releases this
+            # one when done, so drop any sweeper lease rather than let it idle.
+            if lease_token and lease_token == delivery.lease_token:
+                delivery.locked_until, delivery.lease_token = None, ""
+                delivery.save(update_fields=["locked_until", "lease_token"])
+            return None
+        token = secrets.token_hex(8)
+        delivery.locked_until = now + send_lease()
+        delivery.lease_token = token
+        delivery.attempts += 1
+        delivery.save(update_fields=["locked_until", "lease_token", "attempts", "updated_at"])
+        return delivery, token
+
+
+def _signed_event(delivery: Delivery) -> OutboundRequestSpec:
+    body = encode(event_envelope(delivery))
+    tenant = Tenant.objects.get(pk=delivery.tenant_id)
+    headers = webhook_headers(delivery.event_id, body, tenant_signing_secrets(tenant=tenant))
+    return OutboundRequestSpec(method="POST", url=delivery.url, headers=headers, json=body)
+
+
+def _partner_request(delivery: Delivery) -> OutboundRequestSpec | None:
+    order = Order.objects.select_related("account").get(pk=delivery.order_id)
+    if order.is_erased or order.account.deleted_at is not None:
+        return None
+    connector = account_connector(order.account)
+    return connector.deliver_result(account_context(order.account), order)
+
+
+def _send(spec: OutboundRequestSpec) -> Outcome:
+    host = urlsplit(spec.url).hostname or ""
+    if spec.allowed_hosts and not host_matches(host, spec.allowed_hosts):
+        return Outcome(None, f"Host {host!r} is not in the account's callback_hosts", retry=False)
+    data = spec.json if isinstance(spec.json, bytes) else None
+    payload = None if data is not None else spec.json
+    started = time.monotonic()
+    try:
+        response = client_from_settings().request(
+            spec.method, spec.url, headers=dict(spec.headers), data=data, json=payload
+        )
+    except BlockedDestination as exc:
+        return Outcome(None, f"Refused by the SSRF guard: {exc}", retry=False)
+    except OutboundError as exc:
+        elapsed = int((time.monotonic() - started) * 1000)
+        return Outcome(None, f"{type(exc).__name__}: {exc}", retry=True, elapsed_ms=elapsed)
+    status = response.status
+    excerpt = redact(response.text[:EXCERPT_LIMIT], ())
+    if 200 <= status < 300:
+        return Outcome(status, "", retry=False, excerpt=excerpt, elapsed_ms=response.record.elapsed_ms)
+    retry = status >= 500 or status in RETRYABLE_STATUSES
+    return Outcome(
+        status, f"HTTP {status}", retry=retry, excerpt=excerpt,
+        retry_after=retry_after_seconds(response.headers) if status in (429, 503) else None,
+        elapsed_ms=response.record.elapsed_ms,
+    )
+
+
+def _build(delivery: Delivery) -> OutboundRequestSpec | None:
+    if delivery.kind == DeliveryKind.PARTNER:
+        return _partner_request(delivery)
+    return _signed_event(delivery)
+
+
+def _record(delivery: Delivery, token: str, outcome: Outcome, started_at) -> None:
+    now = utcnow()
+    with transaction.atomic():
+        current = Delivery.objects.select_for_update().get(pk=delivery.pk)
+        if current.lease_token != token or current.status != DeliveryStatus.PENDING:
+            return  # cancelled (erase, endpoint removed) or taken over meanwhile
+        DeliveryAttempt.objects.create(
+            delivery=current, number=current.attempt_log.count() + 1, started_at=started_at,
+            status_code=outcome.status_code, error=outcome.error[:2000],
+            elapsed_ms=outcome.elapsed_ms, response_excerpt=outcome.excerpt,
+        )
+        current.last_status_code = outcome.status_code
+        current.last_error = outcome.error
+        current.locked_until = None
+        current.lease_token = ""
+        if not outcome.error:
+            current.status = DeliveryStatus.SUCCEEDED
+            current.delivered_at = now
+        elif not outcome.retry:
+            current.status = DeliveryStatus.FAILED
+        else:
+            retry_at = next_attempt_at(
+                failed_attempts=current.attempts, now=now, retry_after=outcome.retry_after
+            )
+            if retry_at is None:
+                current.status = DeliveryStatus.EXHAUSTED
+            else:
+                current.next_attempt_at = retry_at
+        current.save()
+
+
+def delivery_send(delivery_id: str, lease_token: str | None = None) -> str:
+    """Send one outbox row if it is due and ours; returns what happened (for logs and tests)."""
+    claimed = _claim(delivery_id, lease_token)
+    if claimed is None:
+        return "skipped"
+    delivery, token = claimed
+    started_at = utcnow()
+    try:
+        spec = _build(delivery)
+    except Exception as exc:  # a connector bug must not wedge the row: record and retry
+        logger.exception("Building delivery %s failed", delivery.id)
+        outcome = Outcome(None, f"Could not build the request: {type(exc).__name__}", retry=True)
+    else:
+        outcome = Outcome(None, "", retry=False) if spec is None else _send(spec)
+    _record(delivery, token, outcome, started_at)
+    logger.info(
+        "Delivery %s (%s %s) attempt %s: %s", delivery.id, delivery.kind, delivery.event_type,
+        delivery.attempts, outcome.error or outcome.status_code or "nothing to send",
+    )
+    _release_next(delivery)
+    return "sent" if not outcome.error else "failed"
+
+
+def _release_next(delivery: Delivery) -> None:
+    """Start the next row for the same order and target, which waited for this one."""
+    if not delivery.order_id:
+        return
+    from gateway.delivery.dispatch import dispatch
+
+    following = (
+        Delivery.objects.filter(_same_target(delivery), status=DeliveryStatus.PENDING, id__gt=delivery.id)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if following:
+        dispatch([following])
+
+
+def deliveries_dispatch_due(*, limit: int = 500) -> int:
+    """The sweeper: lease due rows nobody holds and hand them to workers.
+
+    This is what makes a lost task, a killed worker or a broker restart only a delay.
+    """
+    from gateway.delivery.dispatch import dispatch_leased
+
+    now = utcnow()
+    with transaction.atomic():
+        due = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        leases = {delivery_id: secrets.token_hex(8) for delivery_id in due}
+        for delivery_id, token in leases.items():
+            Delivery.objects.filter(pk=delivery_id).update(
+                locked_until=now + send_lease(), lease_token=token
+            )
+    dispatch_leased(leases)
+    return len(leases)
+
+
+def delivery_retry(*, delivery: Delivery) -> None:
+    """An operator's retry of a failed or exhausted row (admin action): a fresh schedule."""
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=utcnow(), attempts=0,
+        locked_until=None, lease_token="",
+    )
