@@ -67,15 +67,17 @@ def enqueue(task: Any, *args: Any) -> None:
         task.run(*args)
 
 
+def _seconds(schedule: Any) -> float:
+    """Interval entries only (numbers or timedeltas); crontab entries need real beat."""
+    return schedule.total_seconds() if hasattr(schedule, "total_seconds") else float(schedule)
+
+
 class EmbeddedScheduler(threading.Thread):
     """Runs the Celery beat schedule's interval entries in-process (embedded mode)."""
 
     def __init__(self, schedule: dict[str, dict[str, Any]], tick: float = 1.0) -> None:
         super().__init__(name="gateway-scheduler", daemon=True)
-        self.entries = [
-            (entry["task"], float(getattr(entry["schedule"], "total_seconds", lambda: entry["schedule"])()))
-            for entry in schedule.values()
-        ]
+        self.entries = [(entry["task"], _seconds(entry["schedule"])) for entry in schedule.values()]
         self.tick = tick
         self.stopped = threading.Event()
 

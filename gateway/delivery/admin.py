@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from gateway.delivery.dispatch import dispatch
 from gateway.delivery.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
 from gateway.delivery.sender import delivery_retry
-from gateway.delivery.dispatch import dispatch
 
 
 @admin.register(WebhookEndpoint)

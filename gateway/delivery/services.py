@@ -11,7 +11,6 @@ from django.db import transaction
 
 from gateway.api.errors import ValidationFailed
 from gateway.assessments.models import Order
-from gateway.delivery.outbound import validate_submitted_url
 from gateway.delivery.models import (
     Delivery,
     DeliveryKind,
@@ -20,6 +19,7 @@ from gateway.delivery.models import (
     WebhookEndpoint,
     new_event_id,
 )
+from gateway.delivery.outbound import validate_submitted_url
 from gateway.tenancy.models import Account, Tenant
 from gateway.timefmt import utcnow
 

@@ -10,7 +10,7 @@ import base64
 import secrets as _secrets
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
@@ -32,7 +32,7 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     if not secret.startswith(SECRET_PREFIX):
         raise ValueError("signing secrets start with 'whsec_'")
     text = body.decode("utf-8")  # strict: raises UnicodeDecodeError rather than altering
-    when = datetime.fromtimestamp(int(timestamp), tz=timezone.utc)
+    when = datetime.fromtimestamp(int(timestamp), tz=UTC)
     return Webhook(secret).sign(msg_id, when, text)
 
 
