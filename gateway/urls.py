@@ -3,11 +3,12 @@ connector's partner endpoints under ``/connectors/<provider>/``, and the admin."
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from connectors.registry import registry
 from gateway.api.health import HealthApi
 from gateway.assessments import api as assessments
+from gateway.assessments.candidate_link import CandidateLinkView
 from gateway.delivery import api as delivery
 from gateway.tenancy import api as tenancy
 
@@ -38,7 +39,7 @@ platform = [
     ),
     path("signing_secret", delivery.SigningSecretApi.as_view(), name="signing-secret"),
     path("health", HealthApi.as_view(), name="health"),
-    path("openapi.json", SpectacularAPIView.as_view(), name="openapi"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]
 
@@ -52,6 +53,7 @@ urlpatterns = [
     *platform,
     path("unified/ats/assessments/", include(unified)),
     *partner,
+    path("t/<str:token>", CandidateLinkView.as_view(), name="candidate-link"),
     path("admin/", admin.site.urls),
 ]
 

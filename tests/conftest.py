@@ -15,6 +15,13 @@ from connectors.registry import override_registry
 from tests.fakes import FakeAtsConnector, FakeProviderConnector
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _mount_real_connectors() -> None:
+    """Import the URLconf before any test swaps the registry: it mounts the partner
+    endpoints of the registry active at import time, which must be the real one."""
+    import gateway.urls  # noqa: F401
+
+
 @pytest.fixture
 def fake_provider() -> FakeProviderConnector:
     return FakeProviderConnector()

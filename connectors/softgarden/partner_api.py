@@ -21,15 +21,14 @@ from rest_framework.exceptions import ParseError
 
 from connectors.softgarden import mapping
 from connectors.softgarden.callback import callback_hosts, callback_problem
-from connectors.softgarden.candidate_link import order_candidate_link
 from connectors.softgarden.order_state import (
-    invitation_passthrough,
+    invitation_fields,
     invitation_source_key,
-    link_token_new,
 )
 from gateway.api.errors import GatewayError, NotFound, error_response
 from gateway.api.parsers import parse_json_bytes
 from gateway.assessments import selectors, services
+from gateway.assessments.candidate_link import order_candidate_link
 from gateway.assessments.connectors import account_context
 from gateway.assessments.models import Order
 from gateway.tenancy.authentication import credential_from_header
@@ -158,9 +157,7 @@ class InvitationCreateView(PartnerView):
             package=package,
             fields={
                 **mapping.invitation_order_fields(invitation),
-                "passthrough": invitation_passthrough(
-                    callback_url=invitation.callback_url, link_token=link_token_new()
-                ),
+                **invitation_fields(callback_url=invitation.callback_url),
             },
         )
         link = order_candidate_link(order)

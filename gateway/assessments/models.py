@@ -77,6 +77,11 @@ class Order(models.Model):
     results_update_url = models.URLField(max_length=2000, null=True, blank=True)
     test_url = models.URLField(max_length=2000, null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
+    # Where the ATS wants to hear about this order (Greenhouse's PATCH url, softgarden's
+    # callback), and the token of the candidate link /t/<token> handed out before the
+    # vendor has a test URL. Both are erased with the candidate's data.
+    partner_callback_url = models.URLField(max_length=2000, null=True, blank=True)
+    link_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
     # The partner's natural idempotency key (Greenhouse's ``url``, softgarden's
     # candidate id and test id): a repeated partner call finds the same order.
     source_key = models.CharField(max_length=2000, null=True, blank=True)

@@ -237,6 +237,8 @@ def order_erase(*, order: Order, ctx: AccountContext) -> Order:
             setattr(order, name, None)
         order.results_update_url = None
         order.test_url = None
+        order.partner_callback_url = None
+        order.link_token = None
         if order.status in (OrderStatus.OPEN, OrderStatus.IN_PROGRESS):
             order.status = OrderStatus.CANCELLED
         order.erased_at = utcnow()

@@ -25,11 +25,6 @@ CATALOG = [
 ERROR_KEYS = {"statusCode", "message", "timestamp", "request_id", "errors", "provider_errors"}
 
 
-@pytest.fixture(autouse=True)
-def softgarden_urlconf(settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.connectors.softgarden.urls"
-
-
 def error_body(response: Any, status: int) -> dict[str, Any]:
     """Assert a contract error (CONTRACT §1.3) with ``status``; return its body."""
     assert response.status_code == status, (response.status_code, response.content[:1000])

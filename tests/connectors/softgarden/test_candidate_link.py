@@ -1,7 +1,7 @@
 """The candidate link ``/t/<token>`` handed to softgarden as ``testUrl`` (CONTRACT §4.2).
 
-Mounted at the root by this package's urlconf (``gateway/urls.py`` does not mount it yet);
-one test calls the view directly through ``RequestFactory``, independent of any urlconf.
+Mounted at the root by ``gateway/urls.py``; one test calls the view directly through
+``RequestFactory``, independent of any urlconf.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 import pytest
 from django.test import Client, RequestFactory
 
-from connectors.softgarden.candidate_link import CandidateLinkView
+from gateway.assessments.candidate_link import CandidateLinkView
 from tests.connectors.softgarden.conftest import Softgarden
 
 

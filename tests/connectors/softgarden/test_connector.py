@@ -12,7 +12,6 @@ from connectors.base import AccountContext, Capability, Role
 from connectors.registry import registry, validate_connector
 from connectors.softgarden.callback import basic_authorization, callback_problem
 from connectors.softgarden.connector import SoftgardenConnector
-from connectors.softgarden.order_state import invitation_passthrough
 from gateway.assessments.models import Order
 from tests.connectors.softgarden.conftest import CALLBACK, Softgarden
 
@@ -20,8 +19,10 @@ CONNECTOR = SoftgardenConnector()
 
 
 def order(callback: str | None = CALLBACK, *, erased: bool = False) -> Any:
-    passthrough = invitation_passthrough(callback_url=callback, link_token="t" * 32) if callback else None
-    return SimpleNamespace(id="ord_1", passthrough=passthrough, erased_at="2026-01-01" if erased else None)
+    return SimpleNamespace(
+        id="ord_1", partner_callback_url=callback, link_token="t" * 32 if callback else None,
+        erased_at="2026-01-01" if erased else None,
+    )
 
 
 def ctx(credentials: dict[str, Any], settings: dict[str, Any] | None = None) -> AccountContext:

@@ -1,33 +1,32 @@
-"""The candidate link ``/t/<token>``: the ``testUrl`` softgarden gets before the vendor
-has one.
+"""The candidate link ``/t/<token>``: a test URL for an ATS that needs one at once.
 
-softgarden needs a test link in the answer to its invitation (softgarden.md §5), but the
+An ATS may need a test link in its answer to an invitation (softgarden does), but the
 assessment vendor (the tenant) attaches its own link later, with ``PATCH …/orders/{id}``.
 So the gateway hands out its own unguessable link, which forwards (302) to the vendor's
 once set, and until then shows a plain page that reloads itself. The token is the only
 secret: the page reveals nothing about the candidate, only the test's name.
 
-Mounted at the root (``urlpatterns`` below, for ``gateway/urls.py`` to include), not under
-``/connectors/softgarden/``: candidates see this address, and it is not softgarden's.
-Once ``Order.link_token`` exists this view belongs in the gateway, for every connector.
+Mounted at the root: candidates see this address, and it belongs to no partner.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import path
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views import View
 
-from connectors.softgarden.order_state import order_for_link_token, order_link_token
+from gateway.assessments.models import Order
 
 LINK_PREFIX = "t/"
 REFRESH_SECONDS = 15
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _CLOSED = frozenset({"completed", "cancelled", "expired", "failed"})
 
 # No scripts, no external resources; the only dynamic text is escaped by format_html.
@@ -58,10 +57,25 @@ def candidate_link_url(token: str) -> str:
     return f"{settings.GATEWAY_PUBLIC_URL}/{LINK_PREFIX}{token}"
 
 
+def link_token_new() -> str:
+    """192 random bits: the link is the only thing between anyone and the test."""
+    return secrets.token_urlsafe(24)
+
+
 def order_candidate_link(order: Any) -> str | None:
     """The link for ``order``; None when it has no token (erased)."""
-    token = order_link_token(order)
-    return candidate_link_url(token) if token else None
+    return candidate_link_url(order.link_token) if order.link_token else None
+
+
+def order_for_link_token(token: str) -> Order | None:
+    """The live order behind a candidate link: not erased, on a linked account."""
+    if not _TOKEN_SHAPE.match(token):
+        return None
+    return (
+        Order.objects.filter(link_token=token, erased_at__isnull=True, account__deleted_at__isnull=True)
+        .only("id", "status", "test_url", "package")
+        .first()
+    )
 
 
 def _page(status: int, title: str, body: SafeString, *, refresh: bool = False) -> HttpResponse:
@@ -127,7 +141,3 @@ class CandidateLinkView(View):
             refresh=True,
         )
 
-
-urlpatterns = [
-    path(f"{LINK_PREFIX}<str:token>", CandidateLinkView.as_view(), name="candidate-link"),
-]
