@@ -18,7 +18,8 @@ def isoformat_z(value: datetime | None) -> str | None:
 
 
 def parse_timestamp(value: str) -> datetime | None:
-    """Parse ISO-8601; a naive value is taken as UTC. None when it is not a timestamp."""
+    """Parse ISO-8601 into UTC; a naive value is taken as UTC. None when it is not a
+    timestamp, or names an instant outside what UTC datetimes can hold (year 1 to 9999)."""
     try:
         parsed = parse_datetime(value.strip())
     except ValueError:
@@ -26,5 +27,8 @@ def parse_timestamp(value: str) -> datetime | None:
     if parsed is None:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        return None

@@ -113,7 +113,12 @@ def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     if isinstance(detail, dict):
         out: list[dict[str, str]] = []
         for key, value in detail.items():
-            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else key)
+            if key == "non_field_errors":
+                name = prefix
+            elif isinstance(key, int):  # a ListSerializer reports failing items by index
+                name = f"{prefix}[{key}]" if prefix else str(key)
+            else:
+                name = f"{prefix}.{key}" if prefix else key
             out.extend(_field_errors(value, name))
         return out
     if isinstance(detail, list):

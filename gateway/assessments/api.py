@@ -3,6 +3,7 @@ and render; they never learn which partner is behind the account."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -65,6 +66,7 @@ def render_result(result: Any) -> dict[str, Any]:
 class PackageListApi(AccountApiView):
     @extend_schema(
         tags=TAG, parameters=[ACCOUNT_HEADER, *LIST_PARAMETERS],
+        operation_id="unified_ats_assessments_packages_list",
         responses=_list_of(PackageOutputSerializer, "PackageList"),
         description="ats: the catalog the tenant published. provider: the provider's tests, read live.",
     )
@@ -75,9 +77,11 @@ class PackageListApi(AccountApiView):
             packages = selectors.package_list_published(account=self.account, updated_after=updated_after)
             rows, next_cursor = keyset_page(packages, request.query_params)
             return self.list_response(rows, next_cursor, render_package)
-        live = [render_package(p) for p in selectors.package_list_live(account=self.account, ctx=self.context)]
+        remote = selectors.package_list_live(account=self.account, ctx=self.context)
         if updated_after is not None:
-            live = [p for p in live if p["updated_at"] and p["updated_at"] > isoformat_z(updated_after)]
+            # Compare instants, not ISO strings ("…:05.5Z" sorts before "…:05Z").
+            remote = [p for p in remote if p.updated_at and p.updated_at.astimezone(UTC) > updated_after]
+        live = [render_package(p) for p in remote]
         rows, next_cursor = sequence_page(live, request.query_params)
         return self.list_response(rows, next_cursor, lambda item: item, **self.raw_extra())
 
@@ -108,6 +112,7 @@ class PackageDetailApi(AccountApiView):
 class OrderListApi(AccountApiView):
     @extend_schema(
         tags=TAG, parameters=[ACCOUNT_HEADER, *LIST_PARAMETERS],
+        operation_id="unified_ats_assessments_orders_list",
         responses=_list_of(OrderOutputSerializer, "OrderList"),
     )
     def get(self, request: Request) -> Response:
@@ -225,6 +230,7 @@ class OrderResultApi(AccountApiView):
 class ResultListApi(AccountApiView):
     @extend_schema(
         tags=TAG, parameters=[ACCOUNT_HEADER, *LIST_PARAMETERS],
+        operation_id="unified_ats_assessments_results_list",
         responses=_list_of(ResultOutputSerializer, "ResultList"),
     )
     def get(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gateway.assessments.models import OrderStatus, ResultValue
@@ -149,6 +150,7 @@ class OrderOutputSerializer(serializers.Serializer):
 # --- input ----------------------------------------------------------------------------
 
 
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}]})
 class StringOrNumberField(serializers.Field):
     """Score parts are strings (StackOne); numbers are accepted and kept as written."""
 

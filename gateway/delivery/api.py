@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway.api.errors import NotFound
-from gateway.api.query import keyset_page
+from gateway.api.query import bracketed, keyset_page, timestamp_filter
 from gateway.api.views import LIST_PARAMETERS, TenantApiView
 from gateway.delivery import services
 from gateway.delivery.models import WebhookEndpoint
@@ -46,10 +46,20 @@ def endpoints_of(tenant: Any) -> Any:
 
 
 class WebhookEndpointListApi(TenantApiView):
-    @extend_schema(tags=TAG, parameters=LIST_PARAMETERS, responses=inline_serializer("WebhookEndpointList", {
-        "data": WebhookEndpointOutputSerializer(many=True), "next": serializers.CharField(allow_null=True)}))
+    @extend_schema(
+        tags=TAG, parameters=LIST_PARAMETERS, operation_id="webhook_endpoints_list",
+        responses=inline_serializer("WebhookEndpointList", {
+            "data": WebhookEndpointOutputSerializer(many=True),
+            "next": serializers.CharField(allow_null=True),
+        }),
+    )
     def get(self, request: Request) -> Response:
-        rows, next_cursor = keyset_page(endpoints_of(self.tenant), request.query_params)
+        endpoints = endpoints_of(self.tenant)
+        # Endpoints never change once created, so "updated" is "created".
+        updated_after = timestamp_filter(bracketed(request.query_params, "filter"), "updated_after")
+        if updated_after is not None:
+            endpoints = endpoints.filter(created_at__gt=updated_after)
+        rows, next_cursor = keyset_page(endpoints, request.query_params)
         return self.list_response(rows, next_cursor, render_endpoint)
 
     @extend_schema(tags=TAG, request=WebhookEndpointInputSerializer, responses={201: WebhookEndpointOutputSerializer})

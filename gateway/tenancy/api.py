@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from connectors.registry import registry
 from gateway.api.errors import NotSupported
-from gateway.api.query import bracketed, keyset_page
+from gateway.api.query import bracketed, keyset_page, timestamp_filter
 from gateway.api.views import LIST_PARAMETERS, TenantApiView
 from gateway.tenancy import selectors, services
 from gateway.tenancy.models import Account
@@ -90,7 +90,7 @@ class ConnectorListApi(TenantApiView):
 
 class AccountListApi(TenantApiView):
     @extend_schema(
-        tags=TAG, parameters=LIST_PARAMETERS,
+        tags=TAG, parameters=LIST_PARAMETERS, operation_id="accounts_list",
         responses=inline_serializer("AccountList", {
             "data": AccountOutputSerializer(many=True), "next": serializers.CharField(allow_null=True)}),
     )
@@ -101,6 +101,9 @@ class AccountListApi(TenantApiView):
             accounts = accounts.filter(provider=filters["provider"])
         if filters.get("origin_owner_id"):
             accounts = accounts.filter(origin_owner_id=filters["origin_owner_id"])
+        updated_after = timestamp_filter(filters, "updated_after")
+        if updated_after is not None:
+            accounts = accounts.filter(updated_at__gt=updated_after)
         rows, next_cursor = keyset_page(accounts, request.query_params)
         return self.list_response(rows, next_cursor, render_account)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -66,3 +68,23 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Basic realm="gateway"'
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """The schema's security schemes for ``ApiKeyAuthentication``: Basic or Bearer, either one."""
+
+    target_class = ApiKeyAuthentication
+    name = ["basicAuth", "bearerAuth"]
+
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        return [{"basicAuth": []}, {"bearerAuth": []}]
+
+    def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": "http",
+                "scheme": "basic",
+                "description": "The API key as the user name, an empty password.",
+            },
+            {"type": "http", "scheme": "bearer", "description": "The API key as the token."},
+        ]

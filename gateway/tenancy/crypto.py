@@ -87,6 +87,10 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value: str | None) -> str | None:
         return None if value is None else encrypt(str(value))
 
+    def value_to_string(self, obj: models.Model) -> str:
+        # Serialisation (dumpdata) must never write plaintext secrets.
+        return "<encrypted>"
+
 
 class EncryptedJSONField(models.TextField):
     """A JSON object stored as one Fernet token (credentials: never queried by content)."""
