@@ -82,7 +82,7 @@ class OrderRequest:
 
 @dataclass(frozen=True)
 class CreatedOrder:
-    remote_id: str
+    remote_id: str | None  # None: the provider's id becomes known later (webhook, reconciliation)
     test_url: str | None = None
     status: str = "open"
 

@@ -154,6 +154,9 @@ CELERY_BEAT_SCHEDULE = {
     # The sweeper sends what no task is sending: lost messages, dead workers, retries.
     "deliveries-sweep": {"task": "delivery.sweep", "schedule": GATEWAY_SWEEP_SECONDS},
     "idempotency-purge": {"task": "api.idempotency_purge", "schedule": 3600.0},
+    # TestDome sends each webhook at most twice, up to an hour late, and manual scoring
+    # ends silently: re-read open orders regularly.
+    "testdome-reconcile": {"task": "connectors.testdome.reconcile", "schedule": 600.0},
 }
 GATEWAY_MAX_BODY_BYTES = 1024 * 1024
 

@@ -17,7 +17,8 @@ from gateway.timefmt import parse_timestamp
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
-_BRACKETED = re.compile(r"^(filter|proxy)\[([A-Za-z0-9_.\-]+)\]$")
+# ``filter[status]``, and ``proxy[$filter[term]]`` for a provider's own nested names.
+_BRACKETED = re.compile(r"^(filter|proxy)\[([A-Za-z0-9_.\-$]+(?:\[[A-Za-z0-9_.\-]+\])?)\]$")
 _CURSOR_PREFIX = "k1:"
 
 

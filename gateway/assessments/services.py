@@ -221,10 +221,8 @@ def order_erase(*, order: Order, ctx: AccountContext) -> Order:
     if order.is_erased:
         return order
     connector = account_connector(order.account)
-    if connector.supports(Capability.CANCEL_ORDER) and order.status not in (
-        OrderStatus.COMPLETED,
-        OrderStatus.CANCELLED,
-    ):
+    # Also for finished orders: the provider may archive (anonymise) what it keeps.
+    if connector.supports(Capability.CANCEL_ORDER):
         try:
             connector_call(lambda: connector.cancel_order(ctx, order))
         except GatewayError as exc:
