@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from connectors.base import OutboundRequestSpec
 from gateway.assessments.connectors import account_connector, account_context
@@ -70,6 +70,21 @@ def _same_target(delivery: Delivery) -> Q:
     return Q(
         order_id=delivery.order_id, kind=delivery.kind, endpoint_id=delivery.endpoint_id, url=delivery.url
     )
+
+
+def _waiting_for_older() -> Q:
+    """Rows behind an older pending row for the same order and target (see ``_claim``).
+
+    The sweeper leaves them alone: leasing them only to hand the lease back would let
+    enough of them fill every batch and starve the rows that are really due.
+    """
+    older = Delivery.objects.filter(
+        order_id=OuterRef("order_id"), kind=OuterRef("kind"), url=OuterRef("url"),
+        status=DeliveryStatus.PENDING, id__lt=OuterRef("id"),
+    )
+    same_endpoint = Exists(older.filter(endpoint_id=OuterRef("endpoint_id")))
+    no_endpoint = Q(endpoint_id__isnull=True) & Q(Exists(older.filter(endpoint_id__isnull=True)))
+    return Q(same_endpoint) | no_endpoint
 
 
 def _claim(delivery_id: str, lease_token: str | None) -> tuple[Delivery, str] | None:
@@ -236,6 +251,7 @@ def deliveries_dispatch_due(*, limit: int = 500) -> int:
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+            .exclude(_waiting_for_older())
             .order_by("next_attempt_at")
             .values_list("id", flat=True)[:limit]
         )
