@@ -20,7 +20,9 @@ CONNECTOR = SoftgardenConnector()
 
 def order(callback: str | None = CALLBACK, *, erased: bool = False) -> Any:
     return SimpleNamespace(
-        id="ord_1", partner_callback_url=callback, link_token="t" * 32 if callback else None,
+        id="ord_1",
+        partner_callback_url=callback,
+        link_token="t" * 32 if callback else None,
         erased_at="2026-01-01" if erased else None,
     )
 
