@@ -84,7 +84,7 @@ class GreenhouseConnector(Connector):
         from gateway.assessments.models import Result
         from gateway.tenancy.models import Account
 
-        if getattr(order, "is_erased", False) or not order.source_key:
+        if getattr(order, "is_erased", False) or not order.partner_callback_url:
             return None
         result = Result.objects.filter(order_id=order.pk).first()
         if not mapping.is_reportable(result):
@@ -98,14 +98,11 @@ class GreenhouseConnector(Connector):
         account = Account.objects.linked().filter(id=ctx.account_id).first()
         if account is None or not account.inbound_secret:
             return None  # unlinked: its key is erased and Greenhouse would refuse us anyway
+        # The sender refuses a host outside these, and everything when the list is empty.
         hosts = tuple(ctx.settings.get("callback_hosts", mapping.DEFAULT_CALLBACK_HOSTS))
-        if not hosts:
-            # An empty allowlist must refuse every host, never allow all: ``*`` alone
-            # matches nothing in ``host_matches``, and the key is never sent anywhere.
-            hosts = ("*",)
         return OutboundRequestSpec(
             method=mapping.RESULT_PATCH_METHOD,
-            url=order.source_key,
+            url=order.partner_callback_url,
             headers={"Authorization": basic_key_header(account.inbound_secret)},
             json=None,
             allowed_hosts=hosts,

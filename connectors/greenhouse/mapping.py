@@ -227,6 +227,8 @@ def order_fields(request: SendTest) -> JSON:
         },
         "application": {"remote_id": application_id} if application_id else None,
         "requester": {"email": request.sent_by} if request.sent_by else None,
+        # Where the result PATCH goes (greenhouse.md §1.8).
+        "partner_callback_url": request.url,
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from gateway.assessments.models import Order, Package, Result
+from gateway.assessments.selectors import order_for_source_key
 from gateway.tenancy.models import Account
 from gateway.tenancy.selectors import account_for_inbound_secret
 
@@ -29,7 +30,7 @@ def partner_test_get(*, account: Account, partner_test_id: str) -> Package | Non
 
 def interview_by_url(*, account: Account, url: str) -> Order | None:
     """The order an earlier ``send_test`` with this callback ``url`` created."""
-    return Order.objects.filter(account=account, source_key=url).first()
+    return order_for_source_key(account=account, source_key=url)
 
 
 def interview_get(*, account: Account, interview_id: str) -> Order | None:

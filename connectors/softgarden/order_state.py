@@ -6,16 +6,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from gateway.assessments.candidate_link import link_token_new
-from gateway.tenancy.crypto import lookup_digest
 
 if TYPE_CHECKING:
     from gateway.assessments.models import Order
 
 
 def invitation_source_key(*, test_id: str, candidate_id: str) -> str:
-    """The idempotency key for (``candidate.id``, ``testId``), as a keyed digest: it
-    survives the GDPR erase, so it must not name softgarden's application in clear."""
-    return "softgarden:" + lookup_digest(json.dumps([test_id, candidate_id]))
+    """The idempotency key for (``candidate.id``, ``testId``); the gateway stores only a
+    keyed digest of it."""
+    return json.dumps([test_id, candidate_id])
 
 
 def invitation_fields(*, callback_url: str) -> dict[str, Any]:

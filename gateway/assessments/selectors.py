@@ -14,6 +14,7 @@ from connectors.base import AccountContext, Capability, RemotePackage, Role
 from gateway.api.errors import NotFound, NotSupported
 from gateway.assessments.connectors import account_connector, connector_call
 from gateway.assessments.models import Order, Package, Result
+from gateway.tenancy.crypto import lookup_digests
 from gateway.tenancy.models import Account
 
 # Provider-role packages are read live and never stored, so their gateway id encodes the
@@ -86,6 +87,22 @@ def order_list(
     if updated_after is not None:
         orders = orders.filter(updated_at__gt=updated_after)
     return orders
+
+
+def source_key_digests(*, account: Account, source_key: str) -> list[str]:
+    """The stored forms of a partner's idempotency key (the first is the current one).
+
+    Only a keyed digest is stored: the key outlives the GDPR erase (a repeated partner
+    call must still find the tombstone), and partners' keys name their candidates
+    (Greenhouse's url, softgarden's application id).
+    """
+    return lookup_digests(f"{account.provider}:{source_key}")
+
+
+def order_for_source_key(*, account: Account, source_key: str) -> Order | None:
+    return Order.objects.filter(
+        account=account, source_key__in=source_key_digests(account=account, source_key=source_key)
+    ).first()
 
 
 def order_get(*, account: Account, order_id: str) -> Order:

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from connectors.base import AccountContext, Capability, CreatedOrder, OrderRequest, Role
 from gateway.api.errors import Conflict, GatewayError, NotSupported, ValidationFailed
+from gateway.assessments import selectors
 from gateway.assessments.connectors import account_connector, account_require_role, connector_call
 from gateway.assessments.models import (
     FINAL_RESULT_VALUES,
@@ -123,17 +124,18 @@ def order_receive(
 ) -> tuple[Order, bool]:
     """An ATS sent an order (Greenhouse ``send_test``, softgarden ``invitations``).
 
-    Idempotent on ``source_key``: a repeated call returns the first order and creates
-    nothing. Returns ``(order, created)``.
+    Idempotent on the partner's ``source_key``: a repeated call returns the first order
+    and creates nothing. Returns ``(order, created)``.
     """
-    existing = Order.objects.filter(account=account, source_key=source_key).first()
+    existing = selectors.order_for_source_key(account=account, source_key=source_key)
     if existing is not None:
         return existing, False
+    stored_key = selectors.source_key_digests(account=account, source_key=source_key)[0]
     try:
         with transaction.atomic():
             order = Order(
                 account=account,
-                source_key=source_key,
+                source_key=stored_key,
                 package_ref=package.id,
                 package={
                     "id": package.id,
@@ -148,7 +150,7 @@ def order_receive(
             event_emit(account=account, event_type=EventType.CREATED, order=order)
     except IntegrityError:
         # The same partner call raced us; the other one won and created the order.
-        return Order.objects.get(account=account, source_key=source_key), False
+        return Order.objects.get(account=account, source_key=stored_key), False
     return order, True
 
 

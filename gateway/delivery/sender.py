@@ -134,9 +134,11 @@ def _partner_request(delivery: Delivery) -> OutboundRequestSpec | None:
     return connector.deliver_result(account_context(order.account), order)
 
 
-def _send(spec: OutboundRequestSpec) -> Outcome:
+def _send(spec: OutboundRequestSpec, *, partner: bool) -> Outcome:
     host = urlsplit(spec.url).hostname or ""
-    if spec.allowed_hosts and not host_matches(host, spec.allowed_hosts):
+    # A partner URL arrived in a partner's request: it must match the account's
+    # callback_hosts, and an empty list allows nothing (the inbound key is at stake).
+    if partner and not host_matches(host, spec.allowed_hosts):
         return Outcome(None, f"Host {host!r} is not in the account's callback_hosts", retry=False)
     data = spec.json if isinstance(spec.json, bytes) else None
     payload = None if data is not None else spec.json
@@ -208,11 +210,11 @@ def delivery_send(delivery_id: str, lease_token: str | None = None) -> str:
     started_at = utcnow()
     try:
         spec = _build(delivery)
-    except Exception as exc:  # a connector bug must not wedge the row: record and retry
-        logger.exception("Building delivery %s failed", delivery.id)
-        outcome = Outcome(None, f"Could not build the request: {type(exc).__name__}", retry=True)
-    else:
-        outcome = Outcome(None, "", retry=False) if spec is None else _send(spec)
+        partner = delivery.kind == DeliveryKind.PARTNER
+        outcome = Outcome(None, "", retry=False) if spec is None else _send(spec, partner=partner)
+    except Exception as exc:  # a bug must not wedge the row: record the attempt and retry
+        logger.exception("Delivery %s failed unexpectedly", delivery.id)
+        outcome = Outcome(None, f"Unexpected error: {type(exc).__name__}", retry=True)
     _record(delivery, token, outcome, started_at)
     logger.info(
         "Delivery %s (%s %s) attempt %s: %s", delivery.id, delivery.kind, delivery.event_type,

@@ -51,11 +51,6 @@ def greenhouse_registry() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(autouse=True)
-def greenhouse_urls(greenhouse_registry: None, settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.connectors.greenhouse.urls"
-
-
 class PartnerClient:
     """Calls the partner endpoints the way Greenhouse does: Basic ``<key>:``, JSON bodies."""
 

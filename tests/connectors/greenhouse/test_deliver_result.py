@@ -125,9 +125,14 @@ def test_an_empty_allowlist_is_refused_and_never_means_any_host(tenant: Any) -> 
     interview_id = account.partner.send_test()
     account.report_result(interview_id, FINAL_RESULT)
     Account.objects.filter(id=account.id).update(settings={"callback_hosts": []})  # legacy row
-    spec = _deliver(account.id, interview_id)
-    assert spec is not None and spec.allowed_hosts
-    assert not host_matches("app.greenhouse.io", spec.allowed_hosts)
+    from gateway.delivery.models import Delivery, DeliveryKind, DeliveryStatus
+    from gateway.delivery.sender import delivery_send
+
+    row = Delivery.objects.get(order_id=interview_id, kind=DeliveryKind.PARTNER)
+    delivery_send(row.id)
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.FAILED
+    assert "callback_hosts" in row.last_error and row.last_status_code is None
 
 
 def test_the_pipeline_refuses_a_callback_outside_callback_hosts(gh: GreenhouseAccount) -> None:

@@ -143,7 +143,9 @@ def test_send_test_creates_an_open_order_with_the_candidate_mapped(gh: Greenhous
     assert order["application"]["remote_id"] == "7770002"
     assert order["requester"]["email"] == "recruiter@customer.example"
     assert order["job"] is None and order["result"] is None
-    assert Order.objects.get(id=interview_id).source_key == CALLBACK_URL
+    stored = Order.objects.get(id=interview_id)
+    assert stored.partner_callback_url == CALLBACK_URL
+    assert "9990003" not in stored.source_key  # only a digest of the url is kept
 
 
 def test_send_test_is_idempotent_on_url(gh: GreenhouseAccount) -> None:
