@@ -2,8 +2,9 @@
 
 Same key and same request within 24 h: the first response is replayed with
 ``Idempotent-Replayed: true``. Same key, another request: 422. Same key while the first
-is still running: 409. Keys are scoped to the caller's credential, so two tenants can
+is still running: 409. Keys are scoped to the caller's API key, so two tenants can
 use the same key. Responses that a retry could change (401, 429, 5xx) are not kept.
+Kept responses are encrypted: some carry a secret shown once (a new inbound key).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.http import HttpResponse
 
 from gateway.api.errors import error_response
 from gateway.api.models import IdempotencyRecord
+from gateway.tenancy.authentication import credential_from_header
+from gateway.tenancy.crypto import decrypt_bytes, encrypt_bytes
 from gateway.timefmt import utcnow
 
 RETENTION = timedelta(hours=24)
@@ -39,12 +42,13 @@ class IdempotencyMiddleware:
 
     def __call__(self, request: Any) -> Any:
         key = request.headers.get("Idempotency-Key")
-        authorization = request.headers.get("Authorization", "")
-        if request.method not in _METHODS or key is None or not authorization:
-            return self.get_response(request)
+        credential = credential_from_header(request.headers.get("Authorization", "").encode("latin-1", "replace"))
+        if request.method not in _METHODS or key is None or credential is None:
+            return self.get_response(request)  # no usable key: the view answers 401
         if not key or len(key) > 255:
             return error_response(request, 400, "Idempotency-Key must be 1 to 255 characters")
-        scope = _digest(authorization.encode())
+        # Basic and Bearer carry the same API key: one scope for both.
+        scope = _digest(credential[1].encode())
         fingerprint = _digest(
             request.method.encode(),
             request.path.encode(),
@@ -86,7 +90,7 @@ class IdempotencyMiddleware:
                     request, 409, "A request with this Idempotency-Key is still in progress"
                 )
             replay = HttpResponse(
-                bytes(existing.body or b""),
+                decrypt_bytes(bytes(existing.body)) if existing.body else b"",
                 status=existing.status_code,
                 content_type=existing.content_type or "application/json",
             )
@@ -105,7 +109,7 @@ class IdempotencyMiddleware:
             completed=True,
             status_code=status,
             content_type=response.get("Content-Type", ""),
-            body=bytes(response.content),
+            body=encrypt_bytes(bytes(response.content)),
         )
 
 

@@ -53,6 +53,17 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
+def encrypt_bytes(plaintext: bytes) -> bytes:
+    return _fernet().encrypt(plaintext)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet().decrypt(token)
+    except InvalidToken as exc:
+        raise DecryptionError("A stored value cannot be decrypted with GATEWAY_ENCRYPTION_KEYS.") from exc
+
+
 def rotate(token: str) -> str:
     """Re-encrypt a token under the first (newest) key."""
     try:

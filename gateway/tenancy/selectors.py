@@ -11,8 +11,11 @@ from gateway.tenancy.models import Account, ApiKey, Tenant
 
 
 def api_key_get_active(*, digest: str) -> ApiKey | None:
+    # The tenant's signing secrets are needed only to sign deliveries: deferring them
+    # spares every request two decryptions.
     return (
         ApiKey.objects.select_related("tenant")
+        .defer("tenant__signing_secret", "tenant__previous_signing_secret")
         .filter(digest=digest, revoked_at__isnull=True)
         .first()
     )

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -311,7 +312,7 @@ def _digest(*parts: bytes) -> str:
 def test_a_key_in_flight_is_409(tenant, connectors):
     raw = json.dumps(ATS_BODY).encode()
     IdempotencyRecord.objects.create(
-        scope=_digest(basic(tenant.api_key).encode()),
+        scope=_digest(tenant.api_key.encode()),
         key="in-flight",
         fingerprint=_digest(b"POST", b"/accounts", b"", raw),
         completed=False,
@@ -331,7 +332,7 @@ def test_a_key_in_flight_is_409(tenant, connectors):
 def test_an_abandoned_or_expired_key_is_taken_over(tenant, connectors, age, completed):
     raw = json.dumps(ATS_BODY).encode()
     IdempotencyRecord.objects.create(
-        scope=_digest(basic(tenant.api_key).encode()),
+        scope=_digest(tenant.api_key.encode()),
         key="old-key",
         fingerprint=_digest(b"POST", b"/accounts", b"", raw),
         completed=completed,
@@ -357,3 +358,24 @@ def test_keys_are_scoped_per_api_key(tenant, other_tenant, connectors):
     assert theirs.json()["id"] != mine.json()["id"]
     assert Account.objects.filter(tenant=other_tenant.tenant).count() == 1
     assert Account.objects.filter(tenant=tenant.tenant).count() == 1
+
+
+def test_basic_and_bearer_with_the_same_key_share_one_scope(tenant, connectors):
+    first = post_accounts(tenant.client, "same-key", ATS_BODY)
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {tenant.api_key}")
+    again = post_accounts(bearer, "same-key", ATS_BODY)
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert Account.objects.count() == 1
+
+
+def test_kept_responses_are_encrypted_at_rest(tenant, connectors):
+    created = post_accounts(tenant.client, "secret-bearing", ATS_BODY).json()
+    inbound_key = created["inbound"]["api_key"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM api_idempotencyrecord WHERE key = %s", ["secret-bearing"])
+        (raw_body,) = cursor.fetchone()
+    assert inbound_key.encode() not in bytes(raw_body)
+    replay = post_accounts(tenant.client, "secret-bearing", ATS_BODY)
+    assert replay.json()["inbound"]["api_key"] == inbound_key
