@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from gateway.assessments.models import Package, Result
-from gateway.assessments.services import order_receive, result_update
+from gateway.assessments.services import order_receive, partner_error_record, result_update
 from gateway.tenancy.models import Account, ApiKey
 from gateway.tenancy.services import api_key_digest
 from tests.conftest import basic
@@ -139,11 +139,16 @@ def test_assessment_changelists_render(admin_client, ats_account):
     order, _ = order_receive(account=account, source_key="s1", package=package, fields={})
     result = result_update(order=order, data={"result": {"value": "passed"}, "summary": "ok"})
     assert Result.objects.count() == 1
+    partner_error_record(
+        account=account, order=order, api_call="test_status", errors=["partner_score is not a number"],
+        report={"api_call": "test_status"},
+    )
 
     pages = {
         "/admin/assessments/package/": "JavaScript Senior",
         "/admin/assessments/order/": order.id,
         "/admin/assessments/result/": result.id,
+        "/admin/assessments/partnererrorreport/": "partner_score is not a number",
     }
     for path, expected in pages.items():
         response = admin_client.get(path)

@@ -11,11 +11,8 @@ from django.db import transaction
 from connectors.greenhouse import mapping, selectors
 from gateway.api.errors import NotFound
 from gateway.assessments.models import Order
-from gateway.assessments.services import order_receive
-from gateway.delivery.models import EventType
-from gateway.delivery.services import event_emit
+from gateway.assessments.services import order_receive, partner_error_record
 from gateway.tenancy.models import Account
-from gateway.timefmt import isoformat_z, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -70,27 +67,19 @@ def interview_receive(*, account: Account, request: mapping.SendTest) -> tuple[O
 
 
 def partner_error_report(*, account: Account, report: dict[str, Any]) -> None:
-    """Greenhouse found one of our answers malformed (``response_error``).
-
-    The report becomes an ``ats_assessments.partner_error`` event for the tenant and a
-    warning in the log; there is no model of its own yet, so the outbox rows (and the log)
-    are where an operator finds it.
-    """
+    """Greenhouse found one of our answers malformed (``response_error``): stored for the
+    admin, sent to the tenant as ``ats_assessments.partner_error``, and logged."""
     interview_id = report.get("partner_interview_id")
     order = selectors.interview_get(account=account, interview_id=interview_id) if interview_id else None
-    payload = {
-        "provider": account.provider,
-        **report,
-        "order_id": order.id if order is not None else None,
-        "received_at": isoformat_z(utcnow()),
-    }
-    with transaction.atomic():
-        event_emit(account=account, event_type=EventType.PARTNER_ERROR, payload=payload)
+    errors = [str(error) for error in report.get("errors") or []]
+    partner_error_record(
+        account=account, order=order, api_call=str(report.get("api_call") or ""), errors=errors, report=report
+    )
     # The candidate's email stays out of the log; the event carries it to the tenant.
     logger.warning(
         "Greenhouse reported a malformed %s response for account %s (interview %s): %r",
         report.get("api_call") or "unknown",
         account.id,
         interview_id or "-",
-        "; ".join(report.get("errors") or []) or "no details",
+        "; ".join(errors) or "no details",
     )

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from gateway.assessments.models import Order, Package, Result
+from gateway.assessments.models import Order, Package, PartnerErrorReport, Result
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -44,3 +44,17 @@ class ResultAdmin(ReadOnlyAdmin):
     list_filter = ("result_value",)
     search_fields = ("id", "order__id")
     show_full_result_count = False
+
+
+@admin.register(PartnerErrorReport)
+class PartnerErrorReportAdmin(ReadOnlyAdmin):
+    """What partners told us was wrong with our answers (Greenhouse ``response_error``)."""
+
+    list_display = ("received_at", "account", "api_call", "order", "error_summary")
+    list_filter = ("api_call",)
+    search_fields = ("account__id", "order__id")
+    date_hierarchy = "received_at"
+
+    @admin.display(description="Errors")
+    def error_summary(self, obj: PartnerErrorReport) -> str:
+        return "; ".join(str(error) for error in obj.errors)[:200]

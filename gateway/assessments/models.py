@@ -155,3 +155,19 @@ class Result(models.Model):
     @property
     def is_final(self) -> bool:
         return self.result_value in FINAL_RESULT_VALUES
+
+
+class PartnerErrorReport(models.Model):
+    """A partner telling us that one of our answers was wrong (Greenhouse's
+    ``response_error``): kept for operators in the admin, and sent to the tenant as an
+    ``ats_assessments.partner_error`` event."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="partner_errors")
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True)
+    api_call = models.CharField(max_length=100, blank=True, default="")
+    errors = models.JSONField(default=list)
+    report = models.JSONField(help_text="The partner's report as received.")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.api_call or 'unknown call'} on {self.account_id}"

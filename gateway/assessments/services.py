@@ -18,6 +18,7 @@ from gateway.assessments.models import (
     Order,
     OrderStatus,
     Package,
+    PartnerErrorReport,
     Result,
     ResultValue,
 )
@@ -29,7 +30,7 @@ from gateway.delivery.services import (
     submitted_url_validate,
 )
 from gateway.tenancy.models import Account
-from gateway.timefmt import utcnow
+from gateway.timefmt import isoformat_z, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,27 @@ def order_erase(*, order: Order, ctx: AccountContext) -> Order:
         deliveries_cancel_for_order(order=order)
         event_emit(account=order.account, event_type=EventType.DELETED, order=order)
     return order
+
+
+@transaction.atomic
+def partner_error_record(
+    *, account: Account, order: Order | None, api_call: str, errors: Sequence[str], report: Mapping[str, Any]
+) -> PartnerErrorReport:
+    """Store a partner's complaint about one of our answers and tell the tenant."""
+    stored = PartnerErrorReport.objects.create(
+        account=account, order=order, api_call=api_call[:100], errors=list(errors), report=dict(report)
+    )
+    event_emit(
+        account=account,
+        event_type=EventType.PARTNER_ERROR,
+        payload={
+            "provider": account.provider,
+            **report,
+            "order_id": order.id if order is not None else None,
+            "received_at": isoformat_z(stored.received_at),
+        },
+    )
+    return stored
 
 
 def result_is_final(result: Result | None) -> bool:

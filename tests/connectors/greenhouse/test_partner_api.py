@@ -15,7 +15,7 @@ from connectors.greenhouse.simulator import (
     validate_send_test_response,
     validate_test_status,
 )
-from gateway.assessments.models import Order
+from gateway.assessments.models import Order, PartnerErrorReport
 from gateway.delivery.models import Delivery, DeliveryKind, EventType
 from tests.connectors.greenhouse.conftest import (
     CALLBACK_URL,
@@ -478,6 +478,8 @@ def test_response_error_is_stored_as_a_partner_error_event(
     assert payload["provider"] == "greenhouse"
     assert payload["received_at"].endswith("Z")
     assert all(row.order_id is None and row.account_id == gh.id for row in rows)
+    stored = PartnerErrorReport.objects.get(account_id=gh.id)
+    assert (stored.api_call, stored.errors, stored.order_id) == ("test_status", REPORT["errors"], interview_id)
     assert any(gh.id in record.getMessage() for record in caplog.records)
     assert not any("ada.n@example.org" in record.getMessage() for record in caplog.records)
 
