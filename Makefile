@@ -21,7 +21,7 @@ install: $(BIN)/.installed
 
 # Embedded mode: SQLite under var/, in-process tasks, the partner simulators on loopback.
 demo: install
-	env -u DATABASE_URL -u REDIS_URL DEBUG=1 $(BIN)/python manage.py demo
+	env -u DATABASE_URL -u REDIS_URL DEBUG=1 LOG_LEVEL=$${LOG_LEVEL:-WARNING} $(BIN)/python manage.py demo
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
