@@ -6,12 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from gateway.assessments.models import Order, Package, PartnerErrorReport, Result
 
+# URLs typed without a scheme are https (Django 6's default, chosen now).
+URL_FORM_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FORM_FIELDS
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from gateway.assessments.admin import URL_FORM_FIELDS
 from gateway.delivery.dispatch import dispatch
 from gateway.delivery.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookEndpoint
 from gateway.delivery.sender import delivery_retry
@@ -16,6 +17,7 @@ from gateway.delivery.sender import delivery_retry
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FORM_FIELDS
     list_display = ("url", "tenant", "events", "created_at", "deleted_at")
     search_fields = ("url", "tenant__name")
     readonly_fields = ("id", "tenant", "created_at")
@@ -34,6 +36,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FORM_FIELDS
     list_display = (
         "id", "event_type", "kind", "status", "attempts", "last_status_code",
         "next_attempt_at", "order", "tenant",
