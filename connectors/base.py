@@ -10,7 +10,9 @@ A connector is a class with:
 * ``credentials_schema`` / ``settings_schema``: JSON Schemas for what ``POST /accounts``
   accepts (``default`` values in ``settings_schema`` are filled in);
 * ``inbound``: what the partner presents when it calls us (``InboundKind``), if anything;
-* ``urls()`` (optional): the partner endpoints, mounted under ``/connectors/<provider>/``.
+* ``urls()`` (optional): the partner endpoints, mounted under ``/connectors/<provider>/``;
+* ``openapi_paths()`` / ``openapi_components()`` (optional): how those endpoints appear
+  in ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -132,6 +134,25 @@ class Connector:
 
     def inbound_urls(self, *, account_id: str, secret: str, public_url: str) -> dict[str, Any]:
         """What to hand to the partner besides the key (``inbound.urls`` or ``webhook_url``)."""
+        return {}
+
+    def openapi_paths(self) -> dict[str, dict[str, Any]]:
+        """OpenAPI 3.0 path items of the partner endpoints, keyed by their path below
+        ``/connectors/<provider>/`` (``"list_tests"``, ``"results/{invitationId}"``).
+
+        Partner endpoints are plain Django views that drf-spectacular cannot introspect,
+        yet the contract says ``/openapi.json`` documents them too; ``gateway.api.schema``
+        merges these items in. Error answers may ``$ref`` ``#/components/schemas/Error``
+        (the contract's error body, always present). Anything else referenced, such as a
+        security scheme, comes from ``openapi_components()``. Optional: ``{}`` leaves the
+        endpoints undocumented.
+        """
+        return {}
+
+    def openapi_components(self) -> dict[str, dict[str, Any]]:
+        """OpenAPI ``components`` sections the path items use, e.g.
+        ``{"securitySchemes": {"greenhouseInboundKey": {...}}}``. Names are global in the
+        schema, so prefix them with the provider; a clash stops schema generation."""
         return {}
 
 

@@ -14,6 +14,9 @@ from rest_framework.test import APIClient
 from connectors.registry import override_registry
 from tests.fakes import FakeAtsConnector, FakeProviderConnector
 
+# Every log record of the run is kept and searched for the credentials it used.
+pytest_plugins = ["tests.hardening.log_capture"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _mount_real_connectors() -> None:

@@ -68,6 +68,16 @@ class GreenhouseConnector(Connector):
 
         return urlpatterns
 
+    def openapi_paths(self) -> dict[str, dict[str, Any]]:
+        from connectors.greenhouse.openapi import PATHS
+
+        return PATHS
+
+    def openapi_components(self) -> dict[str, dict[str, Any]]:
+        from connectors.greenhouse.openapi import COMPONENTS
+
+        return COMPONENTS
+
     def inbound_urls(self, *, account_id: str, secret: str, public_url: str) -> dict[str, Any]:
         """The four URLs the customer registers with Greenhouse, beside the key."""
         base = f"{public_url.rstrip('/')}/connectors/{self.provider}"

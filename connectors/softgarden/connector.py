@@ -50,6 +50,16 @@ class SoftgardenConnector(Connector):
 
         return urlpatterns
 
+    def openapi_paths(self) -> dict[str, dict[str, Any]]:
+        from connectors.softgarden.openapi import PATHS
+
+        return PATHS
+
+    def openapi_components(self) -> dict[str, dict[str, Any]]:
+        from connectors.softgarden.openapi import COMPONENTS
+
+        return COMPONENTS
+
     def inbound_urls(self, *, account_id: str, secret: str, public_url: str) -> dict[str, Any]:
         """The four URLs to send softgarden at onboarding (§1.1); softgarden appends
         ``/{invitationId}`` to ``results`` and ``deletion`` itself."""

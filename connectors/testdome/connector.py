@@ -133,6 +133,11 @@ class TestDomeConnector(Connector):
 
         return [path("webhooks/<str:token>", webhook_receive, name="webhook")]
 
+    def openapi_paths(self) -> dict[str, dict[str, Any]]:
+        from connectors.testdome.openapi import PATHS
+
+        return PATHS
+
     def inbound_urls(self, *, account_id: str, secret: str, public_url: str) -> dict[str, Any]:
         """The URL to paste into TestDome's "Webhook URL" field (one per TestDome account)."""
         return {"webhook_url": f"{public_url}/connectors/{self.provider}/webhooks/{secret}"}

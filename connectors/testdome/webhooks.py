@@ -13,17 +13,19 @@ flush) only means one harmless extra re-read.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import ParseError
 
 from gateway.api.errors import error_response
+from gateway.api.parsers import parse_json_bytes
 from gateway.runner import enqueue
 from gateway.tenancy.selectors import account_for_inbound_secret
 
@@ -120,10 +122,16 @@ def webhook_receive(request: HttpRequest, token: str) -> HttpResponse:
         return error_response(request, 404, "Not found")
     if request.content_type and "json" not in request.content_type.lower():
         return error_response(request, 415, "Send application/json.")
+    limit = settings.GATEWAY_MAX_BODY_BYTES
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        return error_response(request, 413, f"Request body exceeds {limit} bytes")
     try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return error_response(request, 400, "The body is not valid JSON.")
+        # The gateway's strict parser: a 10,000-deep body, duplicate keys, NaN or a NUL
+        # would otherwise crash json.loads (RecursionError) or the queries behind it.
+        payload = parse_json_bytes(raw) if raw.strip() else None
+    except ParseError as exc:
+        return error_response(request, 400, str(exc.detail))
     event = candidate_event_parse(payload)
     if event is None:
         return error_response(

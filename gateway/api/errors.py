@@ -10,9 +10,11 @@ throttling, validation) are translated here too, so no view builds an error by h
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -83,6 +85,19 @@ class ProviderTimeout(GatewayError):
 class ServiceUnavailable(GatewayError):
     status_code = 503
     default_message = "Service unavailable"
+
+
+# The database is down, restarting or unreachable: a condition that passes, so a 503
+# that says "retry" rather than a 500 that says "bug". (A deadlock or a lock timeout is
+# an OperationalError too, and retrying is right for those as well.)
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER = "5"
+
+
+def database_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The database is unavailable; retry shortly.", headers={"Retry-After": DATABASE_RETRY_AFTER}
+    )
 
 
 def error_body(
@@ -164,6 +179,9 @@ def _translate(exc: Exception) -> GatewayError | None:
         return NotFound()
     if isinstance(exc, RequestDataTooBig):
         return _with_status(413, "Request body too large")
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("Database unavailable: %s", type(exc).__name__)
+        return database_unavailable()
     for exc_type, status in _PASS_THROUGH:
         if isinstance(exc, exc_type):
             return _with_status(status, str(getattr(exc, "detail", exc)) or "Forbidden")
@@ -191,5 +209,13 @@ def not_found_view(request: Any, exception: Exception | None = None) -> JsonResp
 
 
 def server_error_view(request: Any) -> JsonResponse:
-    """``handler500``: never a stack trace, always the request id to quote."""
+    """``handler500``: never a stack trace, always the request id to quote.
+
+    Django calls it while handling the exception, so ``sys.exc_info()`` still holds it:
+    a database outage met outside a DRF view (partner endpoints, middleware) becomes
+    the same 503 the DRF views answer.
+    """
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        error = database_unavailable()
+        return error_response(request, error.status_code, error.message, headers=error.headers)
     return error_response(request, 500, "Internal error")

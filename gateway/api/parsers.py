@@ -1,9 +1,13 @@
 """A JSON parser that is strict where lenient parsing would store garbage: bounded
-size, valid UTF-8, no duplicate keys, no NaN/Infinity, bounded nesting."""
+size, valid UTF-8, no duplicate keys, no NaN/Infinity, bounded nesting, and strings
+PostgreSQL can store: no NUL character and no lone surrogate (``"\\ud800"`` is valid
+JSON, yet neither text nor jsonb columns accept it, and the insert would be a 500), and
+no number too large for a float (``1e999`` reads as infinity)."""
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +32,27 @@ def _reject_constant(name: str) -> Any:
     raise ParseError(f"Invalid JSON value: {name}")
 
 
+def _finite_float(text: str) -> float:
+    """``1e999`` is valid JSON that Python reads as infinity, which no JSON column can
+    store (the insert would fail: a 500). Refused like ``Infinity``."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ParseError(f"Number out of range: {text[:40]}")
+    return value
+
+
+def _check_string(text: str) -> None:
+    if "\x00" in text:
+        raise ParseError("JSON strings must not contain NUL (\\u0000) characters.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError("JSON strings must not contain lone surrogates (\\ud800-\\udfff).") from None
+
+
 def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep ``value`` nests, stopping past ``limit``. Checks every key and string on
+    the same walk (``_check_string``), so a body is only ever traversed once."""
     stack = [(value, 1)]
     deepest = 0
     while stack:
@@ -37,9 +61,13 @@ def _depth(value: Any, limit: int = MAX_DEPTH) -> int:
         if deepest > limit:
             return deepest
         if isinstance(item, dict):
+            for key in item:
+                _check_string(key)
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str):
+            _check_string(item)
     return deepest
 
 
@@ -51,7 +79,7 @@ def parse_json_bytes(raw: bytes) -> Any:
         raise ParseError("Request body is not valid UTF-8.") from exc
     try:
         data = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
+            text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
         )
     except RecursionError as exc:
         raise ParseError("JSON nested too deeply.") from exc
