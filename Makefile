@@ -41,3 +41,8 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A gateway beat --loglevel=INFO
+
+# Starts gunicorn, Celery, PostgreSQL-backed data and the simulators, runs bounded loads on
+# loopback, prints a table and writes bench/results/latest.json. Needs PostgreSQL and Redis.
+bench: install
+	$(BIN)/python -m bench.run $(ARGS)

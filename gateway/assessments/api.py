@@ -26,6 +26,9 @@ from gateway.assessments.serializers import (
     PackageOutputSerializer,
     ResultInputSerializer,
     ResultOutputSerializer,
+    order_representation,
+    package_representation,
+    result_representation,
 )
 from gateway.timefmt import isoformat_z, utcnow
 
@@ -44,7 +47,7 @@ def _data_of(serializer: type[serializers.Serializer], name: str, many: bool = F
 
 def render_package(package: Package | RemotePackage) -> dict[str, Any]:
     if isinstance(package, Package):
-        return PackageOutputSerializer(package).data
+        return package_representation(package)
     return {
         "id": selectors.live_package_id(package.remote_id),
         "remote_id": package.remote_id,
@@ -56,11 +59,11 @@ def render_package(package: Package | RemotePackage) -> dict[str, Any]:
 
 
 def render_order(order: Any) -> dict[str, Any]:
-    return OrderOutputSerializer(order).data
+    return order_representation(order)
 
 
 def render_result(result: Any) -> dict[str, Any]:
-    return ResultOutputSerializer(result).data
+    return result_representation(result)
 
 
 class PackageListApi(AccountApiView):
@@ -172,9 +175,22 @@ class OrderListApi(AccountApiView):
         )
 
 
+def scoped_order(view: AccountApiView, order_id: str) -> Any:
+    """The account's order, 404 if missing; with the account in the same query when
+    the view has not resolved it yet (the usual case: it is the request's first read)."""
+    if "account" not in view.__dict__ and view.requested_account_id():
+        order = selectors.order_find_through_tenant(
+            tenant=view.tenant, account_id=view.requested_account_id(), order_id=order_id
+        )
+        if order is not None:
+            view.account_resolved(order.account)
+            return order
+    return selectors.order_get(account=view.account, order_id=order_id)
+
+
 class OrderDetailApi(AccountApiView):
     def get_order(self, order_id: str) -> Any:
-        return selectors.order_get(account=self.account, order_id=order_id)
+        return scoped_order(self, order_id)
 
     @extend_schema(tags=TAG, parameters=[ACCOUNT_HEADER], responses=_data_of(OrderOutputSerializer, "OrderData"))
     def get(self, request: Request, order_id: str) -> Response:
@@ -210,7 +226,7 @@ RECORD_UPDATED = inline_serializer("RecordUpdated", {
 class OrderResultApi(AccountApiView):
     @extend_schema(tags=TAG, parameters=[ACCOUNT_HEADER], responses=_data_of(ResultOutputSerializer, "OrderResultData"))
     def get(self, request: Request, order_id: str) -> Response:
-        order = selectors.order_get(account=self.account, order_id=order_id)
+        order = scoped_order(self, order_id)
         return self.single_response(render_result(selectors.order_result_get(order=order)))
 
     @extend_schema(

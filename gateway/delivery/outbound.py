@@ -68,19 +68,64 @@ class OutboundConnectionError(OutboundError):
     """DNS failure, refused or reset connection, TLS failure: worth a retry."""
 
 
-@dataclasses.dataclass(frozen=True)
-class CallRecord:
-    """What one call did, already redacted: the only form in which calls are kept."""
+_FIELDS = ("method", "url", "status", "response", "elapsed_ms", "error")
 
-    method: str
-    url: str
-    status: int | None
-    response: Any
-    elapsed_ms: int
-    error: str | None = None
+
+class CallRecord:
+    """What one call did, redacted: the only form in which calls are kept. Immutable.
+
+    The response body is redacted when it is first read rather than when the call
+    returns. Most records are never read (they exist for ``raw=true``, provider errors
+    and the admin), and redacting a provider's full JSON answer on every call was most
+    of what a pass-through request cost (bench/, scenario 2). The unredacted body is
+    held privately until then and never appears in ``repr``, ``as_dict`` or comparisons:
+    everything that reads the record sees the redacted value.
+    """
+
+    __slots__ = ("method", "url", "status", "elapsed_ms", "error", "_response", "_pending")
+
+    def __init__(self, method: str, url: str, status: int | None, response: Any, elapsed_ms: int,
+                 error: str | None = None) -> None:
+        for name, value in (("method", method), ("url", url), ("status", status), ("_response", response),
+                            ("elapsed_ms", elapsed_ms), ("error", error), ("_pending", None)):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def deferred(cls, method: str, url: str, status: int | None, elapsed_ms: int, *, content: bytes,
+                 content_type: str, needles: list[str]) -> CallRecord:
+        """A record whose body is redacted (by ``_record_body``) on first read."""
+        record = cls(method, url, status, None, elapsed_ms)
+        object.__setattr__(record, "_pending", (content, content_type, needles))
+        return record
+
+    @property
+    def response(self) -> Any:
+        pending = self._pending
+        if pending is not None:
+            # Idempotent: two threads racing here compute the same value.
+            object.__setattr__(self, "_response", _record_body(*pending))
+            object.__setattr__(self, "_pending", None)
+        return self._response
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.as_dict() == other.as_dict()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in _FIELDS))
+
+    def __repr__(self) -> str:
+        return "CallRecord(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS) + ")"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +157,7 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*")
 _BASIC = re.compile(r"(?i)\b(basic)\s+([A-Za-z0-9+/]{4,}={0,2})")
 
 
+@functools.lru_cache(maxsize=4096)  # field names repeat across items and calls
 def _name_looks_secret(name: str, *, query: bool = False) -> bool:
     """Word match on a field name (``api_key``, ``X-Api-Key``, ``accessToken``…)."""
     words = re.split(r"[^a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower())
@@ -142,6 +188,12 @@ def _query_sub(match: re.Match[str]) -> str:
 def _redact_text(text: str, needles: list[str]) -> str:
     for needle in needles:
         text = text.replace(needle, REDACTED)
+    if text.isascii():
+        # None of the patterns can match an ASCII text without its keyword (they are
+        # case-insensitive, and ASCII lower-casing is exact), so most strings skip them.
+        lowered = text.lower()
+        if "authorization" not in lowered and "bearer" not in lowered and "basic" not in lowered:
+            return text
     text = _AUTH_FIELD.sub(lambda m: m.group(1) + REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _BASIC.sub(_basic_sub, text)
@@ -410,10 +462,18 @@ class _Call:
     start: float = dataclasses.field(default_factory=time.monotonic)
 
     def record(self, status: int | None, body: Any = None, error: str | None = None) -> CallRecord:
+        elapsed_ms = self._log(status, error)
+        return CallRecord(self.method, self.url, status, body, elapsed_ms, error)
+
+    def deferred_record(self, status: int, content: bytes, content_type: str) -> CallRecord:
+        return CallRecord.deferred(self.method, self.url, status, self._log(status, None), content=content,
+                                   content_type=content_type, needles=self.needles)
+
+    def _log(self, status: int | None, error: str | None) -> int:
         elapsed_ms = int((time.monotonic() - self.start) * 1000)
         outcome = status if error is None else f"error ({error})"
         logger.info("%s %s -> %s in %d ms", self.method, self.url, outcome, elapsed_ms)
-        return CallRecord(self.method, self.url, status, body, elapsed_ms, error)
+        return elapsed_ms
 
     def fail(self, kind: type[OutboundError], message: str) -> OutboundError:
         error = redact(_QUERY_PARAM.sub(_query_sub, message), self.needles)
@@ -480,8 +540,7 @@ class OutboundClient:
             raise call.fail(BlockedDestination, f"resolved address {exc} is blocked") from None
         except requests.RequestException as exc:
             raise call.fail(_classify(exc), f"{type(exc).__name__}: {exc}") from None
-        body = _record_body(content, resp.headers.get("Content-Type", ""), needles)
-        record = call.record(resp.status_code, body)
+        record = call.deferred_record(resp.status_code, content, resp.headers.get("Content-Type", ""))
         return OutboundResponse(resp.status_code, resp.headers, content, record, resp.encoding)
 
     def _session_for(self, url: str, call: _Call) -> HTTPSession:

@@ -19,11 +19,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
 
 from connectors.base import OutboundRequestSpec
 from gateway.assessments.connectors import account_connector, account_context
@@ -40,7 +41,6 @@ from gateway.delivery.outbound import (
 )
 from gateway.delivery.schedule import next_attempt_at
 from gateway.delivery.signing import webhook_headers
-from gateway.tenancy.models import Tenant
 from gateway.tenancy.services import tenant_signing_secrets
 from gateway.timefmt import utcnow
 
@@ -87,24 +87,38 @@ def _waiting_for_older() -> Q:
     return Q(same_endpoint) | no_endpoint
 
 
+def _older_pending() -> tuple[Exists, Exists]:
+    """Whether an older pending row exists for the same order and target: (with the same
+    endpoint, with no endpoint). Annotations, so the claim reads them with the row."""
+    older = Delivery.objects.filter(
+        order_id=OuterRef("order_id"), kind=OuterRef("kind"), url=OuterRef("url"),
+        status=DeliveryStatus.PENDING, id__lt=OuterRef("id"),
+    )
+    return Exists(older.filter(endpoint_id=OuterRef("endpoint_id"))), Exists(older.filter(endpoint_id__isnull=True))
+
+
 def _claim(delivery_id: str, lease_token: str | None) -> tuple[Delivery, str] | None:
-    """Take the send lease on a due row, or None if it is not ours to send now."""
+    """Take the send lease on a due row, or None if it is not ours to send now.
+
+    One locking read brings the row, its tenant (for the signature) and whether an
+    older row for the same order and target is still pending; the lease is one UPDATE.
+    """
     now = utcnow()
+    same_endpoint, no_endpoint = _older_pending()
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .first()
-        )
+        delivery = next(iter(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("tenant")
+            .annotate(older_same_endpoint=same_endpoint, older_no_endpoint=no_endpoint)
+            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)[:1]
+        ), None)
         if delivery is None:
             return None
         leased_to_other = delivery.locked_until and delivery.locked_until > now
         if leased_to_other and (not lease_token or lease_token != delivery.lease_token):
             return None
-        if delivery.order_id and (
-            Delivery.objects.filter(_same_target(delivery), status=DeliveryStatus.PENDING, id__lt=delivery.id)
-            .exists()
-        ):
+        waiting = delivery.older_same_endpoint or (delivery.endpoint_id is None and delivery.older_no_endpoint)
+        if delivery.order_id and waiting:
             # An older row for the same order and target goes first; it releases this
             # one when done, so drop any sweeper lease rather than let it idle.
             if lease_token and lease_token == delivery.lease_token:
@@ -121,7 +135,7 @@ def _claim(delivery_id: str, lease_token: str | None) -> tuple[Delivery, str] | 
 
 def _signed_event(delivery: Delivery) -> OutboundRequestSpec:
     body = encode(event_envelope(delivery))
-    tenant = Tenant.objects.get(pk=delivery.tenant_id)
+    tenant = delivery.tenant  # read with the claim (select_related)
     headers = webhook_headers(delivery.event_id, body, tenant_signing_secrets(tenant=tenant))
     return OutboundRequestSpec(method="POST", url=delivery.url, headers=headers, json=body)
 
@@ -171,34 +185,40 @@ def _build(delivery: Delivery) -> OutboundRequestSpec | None:
 
 
 def _record(delivery: Delivery, token: str, outcome: Outcome, started_at) -> None:
+    """Log the attempt and settle the row, if the lease is still ours.
+
+    A conditional UPDATE (``lease_token`` and ``status`` in its WHERE) is the check and
+    the write at once: it waits for, then re-reads, any concurrent change to the row,
+    exactly as a locking read followed by a save did, in half the round trips.
+    """
     now = utcnow()
+    changes: dict[str, Any] = {
+        "last_status_code": outcome.status_code, "last_error": outcome.error,
+        "locked_until": None, "lease_token": "", "updated_at": now,
+    }
+    if not outcome.error:
+        changes.update(status=DeliveryStatus.SUCCEEDED, delivered_at=now)
+    elif not outcome.retry:
+        changes["status"] = DeliveryStatus.FAILED
+    else:
+        # ``attempts`` cannot have moved since the claim: only the lease holder, or an
+        # operator's retry (which also replaces the lease), changes it.
+        retry_at = next_attempt_at(failed_attempts=delivery.attempts, now=now, retry_after=outcome.retry_after)
+        if retry_at is None:
+            changes["status"] = DeliveryStatus.EXHAUSTED
+        else:
+            changes["next_attempt_at"] = retry_at
     with transaction.atomic():
-        current = Delivery.objects.select_for_update().get(pk=delivery.pk)
-        if current.lease_token != token or current.status != DeliveryStatus.PENDING:
+        settled = Delivery.objects.filter(
+            pk=delivery.pk, lease_token=token, status=DeliveryStatus.PENDING
+        ).update(**changes)
+        if not settled:
             return  # cancelled (erase, endpoint removed) or taken over meanwhile
         DeliveryAttempt.objects.create(
-            delivery=current, number=current.attempt_log.count() + 1, started_at=started_at,
-            status_code=outcome.status_code, error=outcome.error[:2000],
+            delivery_id=delivery.pk, number=DeliveryAttempt.objects.filter(delivery_id=delivery.pk).count() + 1,
+            started_at=started_at, status_code=outcome.status_code, error=outcome.error[:2000],
             elapsed_ms=outcome.elapsed_ms, response_excerpt=outcome.excerpt,
         )
-        current.last_status_code = outcome.status_code
-        current.last_error = outcome.error
-        current.locked_until = None
-        current.lease_token = ""
-        if not outcome.error:
-            current.status = DeliveryStatus.SUCCEEDED
-            current.delivered_at = now
-        elif not outcome.retry:
-            current.status = DeliveryStatus.FAILED
-        else:
-            retry_at = next_attempt_at(
-                failed_attempts=current.attempts, now=now, retry_after=outcome.retry_after
-            )
-            if retry_at is None:
-                current.status = DeliveryStatus.EXHAUSTED
-            else:
-                current.next_attempt_at = retry_at
-        current.save()
 
 
 def delivery_send(delivery_id: str, lease_token: str | None = None) -> str:
@@ -244,23 +264,33 @@ def deliveries_dispatch_due(*, limit: int = 500) -> int:
     """The sweeper: lease due rows nobody holds and hand them to workers.
 
     This is what makes a lost task, a killed worker or a broker restart only a delay.
+
+    With Celery, a row never attempted yet is left to the task its commit queued for
+    one lease period (``send_lease()``). When the workers are behind, that task is
+    still waiting in the queue; leasing the row anyway made it skip the row and put a
+    second task for it at the back of the queue, so under load a third of the tasks
+    were such duplicates and rows waited twice (bench/, scenario 3). A task that is
+    really lost is found one lease period later, as a dead worker's rows already are.
     """
     from gateway.delivery.dispatch import dispatch_leased
+    from gateway.runner import mode
 
     now = utcnow()
     with transaction.atomic():
-        due = list(
+        due = (
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
             .exclude(_waiting_for_older())
-            .order_by("next_attempt_at")
-            .values_list("id", flat=True)[:limit]
         )
+        if mode() == "celery":
+            due = due.exclude(attempts=0, created_at__gt=now - send_lease())
+        due = list(due.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
         leases = {delivery_id: secrets.token_hex(8) for delivery_id in due}
-        for delivery_id, token in leases.items():
-            Delivery.objects.filter(pk=delivery_id).update(
-                locked_until=now + send_lease(), lease_token=token
+        if leases:  # one UPDATE for the batch, each row still with its own token
+            Delivery.objects.filter(pk__in=list(leases)).update(
+                locked_until=now + send_lease(),
+                lease_token=Case(*(When(pk=pk, then=Value(token)) for pk, token in leases.items())),
             )
     dispatch_leased(leases)
     return len(leases)
