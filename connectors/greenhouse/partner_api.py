@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ParseError
 
 from connectors.greenhouse import mapping, selectors, services
-from gateway.api.errors import BadRequest, GatewayError, error_response
+from gateway.api.errors import BadRequest, GatewayError, PayloadTooLarge, UnsupportedMediaType, error_response
 from gateway.api.parsers import parse_json_bytes
 from gateway.tenancy.authentication import credential_from_header
 from gateway.tenancy.models import Account
@@ -30,16 +30,6 @@ MAX_KEY_LENGTH = 170  # Greenhouse refuses longer keys (greenhouse.md §1.2); ou
 WWW_AUTHENTICATE = 'Basic realm="gateway"'
 
 View = Callable[..., HttpResponse]
-
-
-class _PayloadTooLarge(GatewayError):
-    status_code = 413
-    default_message = "Request body too large"
-
-
-class _UnsupportedMediaType(GatewayError):
-    status_code = 415
-    default_message = "Send the body as application/json"
 
 
 def _account(request: HttpRequest) -> Account | None:
@@ -57,14 +47,14 @@ def _account(request: HttpRequest) -> Account | None:
 def _json_body(request: HttpRequest) -> Any:
     """The body as strict JSON (bounded, UTF-8, no duplicate keys), or a 4xx error."""
     if not mapping.body_media_type_acceptable(request.content_type):
-        raise _UnsupportedMediaType()
+        raise UnsupportedMediaType()
     limit = settings.GATEWAY_MAX_BODY_BYTES
     try:
         raw = request.body
     except RequestDataTooBig:
-        raise _PayloadTooLarge(f"Request body exceeds {limit} bytes") from None
+        raise PayloadTooLarge(f"Request body exceeds {limit} bytes") from None
     if len(raw) > limit:
-        raise _PayloadTooLarge(f"Request body exceeds {limit} bytes")
+        raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
     if not raw.strip():
         raise BadRequest("Request body is empty; send a JSON object.")
     return parse_json_bytes(raw)

@@ -25,7 +25,7 @@ from connectors.softgarden.order_state import (
     invitation_fields,
     invitation_source_key,
 )
-from gateway.api.errors import GatewayError, NotFound, error_response
+from gateway.api.errors import GatewayError, NotFound, PayloadTooLarge, UnsupportedMediaType, error_response
 from gateway.api.parsers import parse_json_bytes
 from gateway.assessments import selectors, services
 from gateway.assessments.candidate_link import order_candidate_link
@@ -100,16 +100,12 @@ def _json_body(request: HttpRequest) -> Any:
     limit = settings.GATEWAY_MAX_BODY_BYTES
     raw = request.read(limit + 1)
     if len(raw) > limit:
-        error = GatewayError(f"Request body exceeds {limit} bytes")
-        error.status_code = 413
-        raise error
+        raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
     if not raw.strip():
         raise ParseError("Request body is empty; send a JSON object.")
     media_type = request.content_type or ""
     if media_type != "application/json" and not media_type.endswith("+json"):
-        error = GatewayError("Send the body as application/json.")
-        error.status_code = 415
-        raise error
+        raise UnsupportedMediaType("Send the body as application/json.")
     return parse_json_bytes(raw)
 
 

@@ -58,6 +58,16 @@ class Conflict(GatewayError):
     default_message = "Conflict"
 
 
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+    default_message = "Request body too large"
+
+
+class UnsupportedMediaType(GatewayError):
+    status_code = 415
+    default_message = "Send the body as application/json"
+
+
 class ValidationFailed(GatewayError):
     status_code = 422
     default_message = "Validation error"

@@ -14,7 +14,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from gateway.api.errors import GatewayError
+from gateway.api.errors import PayloadTooLarge
 
 MAX_DEPTH = 32
 
@@ -95,9 +95,7 @@ class StrictJSONParser(JSONParser):
         limit = settings.GATEWAY_MAX_BODY_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            error = GatewayError(f"Request body exceeds {limit} bytes")
-            error.status_code = 413
-            raise error
+            raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
         if not raw.strip():
             raise ParseError("Request body is empty; send a JSON object.")
         return parse_json_bytes(raw)
