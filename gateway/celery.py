@@ -7,6 +7,7 @@ which ``gateway.runner.EmbeddedScheduler`` also runs in embedded mode).
 import os
 
 from celery import Celery
+from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
 
@@ -24,3 +25,12 @@ def _connector_packages() -> list[str]:
 # Connectors are plug-ins, not Django apps: their ``tasks`` modules are found through
 # the registry.
 app.autodiscover_tasks(_connector_packages)
+
+
+@task_postrun.connect
+def _close_old_connections(**kwargs: object) -> None:
+    """Drop a broken or over-age database connection after each task, now that Celery
+    keeps connections across tasks (``CELERY_DB_REUSE_MAX``)."""
+    from django.db import close_old_connections
+
+    close_old_connections()
