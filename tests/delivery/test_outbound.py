@@ -16,7 +16,7 @@ import time
 import types
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from urllib.parse import parse_qs
 
@@ -319,7 +319,7 @@ def test_redact_url():
 
 
 def test_retry_after_seconds():
-    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
     in_30s = format_datetime(now + timedelta(seconds=30), usegmt=True)
     assert retry_after_seconds({"Retry-After": "120"}) == 120.0
     assert retry_after_seconds({"retry-after": " 0 "}) == 0.0

@@ -424,7 +424,7 @@ def test_raw_requests_for_auth_errors(make_sim, gateway):
 def test_callback_url_needs_a_base_url_and_serve_binds_it(gateway):
     sim = SoftgardenSimulator(gateway.url, KEY, "c")
     with pytest.raises(RuntimeError):
-        sim.callback_url
+        sim.callback_url  # noqa: B018 - the property raises
     assert sim.bind("http://sim.local/").callback_url == "http://sim.local/assessments/notify"
     server = sim.serve()
     try:
