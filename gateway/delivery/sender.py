@@ -17,19 +17,20 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 
 from connectors.base import OutboundRequestSpec
 from gateway.assessments.connectors import account_connector, account_context
 from gateway.assessments.models import Order
-from gateway.delivery.envelope import encode, event_envelope
+from gateway.delivery.envelope import encode, event_envelope, orders_for_envelopes
 from gateway.delivery.models import Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus
 from gateway.delivery.outbound import (
     BlockedDestination,
@@ -70,21 +71,6 @@ def _same_target(delivery: Delivery) -> Q:
     return Q(
         order_id=delivery.order_id, kind=delivery.kind, endpoint_id=delivery.endpoint_id, url=delivery.url
     )
-
-
-def _waiting_for_older() -> Q:
-    """Rows behind an older pending row for the same order and target (see ``_claim``).
-
-    The sweeper leaves them alone: leasing them only to hand the lease back would let
-    enough of them fill every batch and starve the rows that are really due.
-    """
-    older = Delivery.objects.filter(
-        order_id=OuterRef("order_id"), kind=OuterRef("kind"), url=OuterRef("url"),
-        status=DeliveryStatus.PENDING, id__lt=OuterRef("id"),
-    )
-    same_endpoint = Exists(older.filter(endpoint_id=OuterRef("endpoint_id")))
-    no_endpoint = Q(endpoint_id__isnull=True) & Q(Exists(older.filter(endpoint_id__isnull=True)))
-    return Q(same_endpoint) | no_endpoint
 
 
 def _older_pending() -> tuple[Exists, Exists]:
@@ -133,8 +119,8 @@ def _claim(delivery_id: str, lease_token: str | None) -> tuple[Delivery, str] | 
         return delivery, token
 
 
-def _signed_event(delivery: Delivery) -> OutboundRequestSpec:
-    body = encode(event_envelope(delivery))
+def _signed_event(delivery: Delivery, order: Order | None = None) -> OutboundRequestSpec:
+    body = encode(event_envelope(delivery, order))
     tenant = delivery.tenant  # read with the claim (select_related)
     headers = webhook_headers(delivery.event_id, body, tenant_signing_secrets(tenant=tenant))
     return OutboundRequestSpec(method="POST", url=delivery.url, headers=headers, json=body)
@@ -178,14 +164,15 @@ def _send(spec: OutboundRequestSpec, *, partner: bool) -> Outcome:
     )
 
 
-def _build(delivery: Delivery) -> OutboundRequestSpec | None:
+def _build(delivery: Delivery, order: Order | None = None) -> OutboundRequestSpec | None:
     if delivery.kind == DeliveryKind.PARTNER:
         return _partner_request(delivery)
-    return _signed_event(delivery)
+    return _signed_event(delivery, order)
 
 
-def _record(delivery: Delivery, token: str, outcome: Outcome, started_at) -> None:
-    """Log the attempt and settle the row, if the lease is still ours.
+def _record(delivery: Delivery, token: str, outcome: Outcome, started_at, logged: int | None = None) -> None:
+    """Log the attempt and settle the row, if the lease is still ours. ``logged`` is how
+    many attempts the log already holds for the row, when the caller knows.
 
     A conditional UPDATE (``lease_token`` and ``status`` in its WHERE) is the check and
     the write at once: it waits for, then re-reads, any concurrent change to the row,
@@ -214,8 +201,10 @@ def _record(delivery: Delivery, token: str, outcome: Outcome, started_at) -> Non
         ).update(**changes)
         if not settled:
             return  # cancelled (erase, endpoint removed) or taken over meanwhile
+        if logged is None:
+            logged = DeliveryAttempt.objects.filter(delivery_id=delivery.pk).count()
         DeliveryAttempt.objects.create(
-            delivery_id=delivery.pk, number=DeliveryAttempt.objects.filter(delivery_id=delivery.pk).count() + 1,
+            delivery_id=delivery.pk, number=logged + 1,
             started_at=started_at, status_code=outcome.status_code, error=outcome.error[:2000],
             elapsed_ms=outcome.elapsed_ms, response_excerpt=outcome.excerpt,
         )
@@ -227,20 +216,28 @@ def delivery_send(delivery_id: str, lease_token: str | None = None) -> str:
     if claimed is None:
         return "skipped"
     delivery, token = claimed
+    result = _send_claimed(delivery, token)
+    _release_next(delivery)
+    return result
+
+
+def _send_claimed(delivery: Delivery, token: str, *, order: Order | None = None, logged: int | None = None) -> str:
+    """Build, send and record one row whose lease ``token`` this worker holds. A batch
+    passes what it read for all its rows at once: the row's ``order`` (with its result)
+    and how many attempts were ``logged`` for it before."""
     started_at = utcnow()
     try:
-        spec = _build(delivery)
+        spec = _build(delivery, order)
         partner = delivery.kind == DeliveryKind.PARTNER
         outcome = Outcome(None, "", retry=False) if spec is None else _send(spec, partner=partner)
     except Exception as exc:  # a bug must not wedge the row: record the attempt and retry
         logger.exception("Delivery %s failed unexpectedly", delivery.id)
         outcome = Outcome(None, f"Unexpected error: {type(exc).__name__}", retry=True)
-    _record(delivery, token, outcome, started_at)
+    _record(delivery, token, outcome, started_at, logged)
     logger.info(
         "Delivery %s (%s %s) attempt %s: %s", delivery.id, delivery.kind, delivery.event_type,
         delivery.attempts, outcome.error or outcome.status_code or "nothing to send",
     )
-    _release_next(delivery)
     return "sent" if not outcome.error else "failed"
 
 
@@ -260,33 +257,58 @@ def _release_next(delivery: Delivery) -> None:
         dispatch([following])
 
 
+# Which rows a sweep or a drain may lease: due, pending, no live lease, and no older
+# pending row for the same order and target (kind, url, endpoint; rows without an order
+# never wait), so that rows waiting their turn never crowd due ones out of a batch.
+# With each: how many attempts its log holds, and whether a newer row waits behind it.
+# In SQL because the ORM's version spent half of a worker's CPU building and compiling
+# itself, twice per drain task (bench/, scenario 3).
+_SAME_TARGET = """other.order_id = d.order_id AND other.kind = d.kind AND other.url = d.url
+      AND other.status = %s
+      AND (other.endpoint_id = d.endpoint_id OR (other.endpoint_id IS NULL AND d.endpoint_id IS NULL))"""
+_CLAIM_SQL = f"""
+SELECT d.id,
+  (SELECT COUNT(*) FROM {{attempts}} a WHERE a.delivery_id = d.id),
+  EXISTS (SELECT 1 FROM {{table}} other WHERE {_SAME_TARGET} AND other.id > d.id)
+FROM {{table}} d
+WHERE d.status = %s AND d.next_attempt_at <= %s AND (d.locked_until IS NULL OR d.locked_until < %s)
+  AND NOT EXISTS (SELECT 1 FROM {{table}} other WHERE {_SAME_TARGET} AND other.id < d.id)
+ORDER BY d.next_attempt_at
+LIMIT %s
+"""
+
+
+@dataclass(frozen=True)
+class Claimable:
+    id: str
+    logged: int  # attempts in its log so far (only the lease holder adds to them)
+    followed: bool  # a newer row for the same order and target waits for this one
+
+
+def _claimable(now: datetime, limit: int) -> list[Claimable]:
+    """Call inside the transaction that leases them: on PostgreSQL the rows stay locked
+    (and other claimers skip them) until it ends."""
+    quote = connection.ops.quote_name
+    sql = _CLAIM_SQL.format(table=quote(Delivery._meta.db_table), attempts=quote(DeliveryAttempt._meta.db_table))
+    if connection.features.has_select_for_update_skip_locked:
+        sql += "FOR UPDATE OF d SKIP LOCKED"  # SQLite has no row locks: it serializes writers
+    pending, at = DeliveryStatus.PENDING.value, connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pending, pending, at, at, pending, limit])
+        return [Claimable(row_id, logged, bool(followed)) for row_id, logged, followed in cursor.fetchall()]
+
+
 def deliveries_dispatch_due(*, limit: int = 500) -> int:
-    """The sweeper: lease due rows nobody holds and hand them to workers.
+    """The sweeper of the in-process runners: lease due rows nobody holds and hand each
+    to a task of its own (with Celery, the sweeper drains instead: ``deliveries_drain``).
 
     This is what makes a lost task, a killed worker or a broker restart only a delay.
-
-    With Celery, a row never attempted yet is left to the task its commit queued for
-    one lease period (``send_lease()``). When the workers are behind, that task is
-    still waiting in the queue; leasing the row anyway made it skip the row and put a
-    second task for it at the back of the queue, so under load a third of the tasks
-    were such duplicates and rows waited twice (bench/, scenario 3). A task that is
-    really lost is found one lease period later, as a dead worker's rows already are.
     """
     from gateway.delivery.dispatch import dispatch_leased
-    from gateway.runner import mode
 
     now = utcnow()
     with transaction.atomic():
-        due = (
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-            .exclude(_waiting_for_older())
-        )
-        if mode() == "celery":
-            due = due.exclude(attempts=0, created_at__gt=now - send_lease())
-        due = list(due.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
-        leases = {delivery_id: secrets.token_hex(8) for delivery_id in due}
+        leases = {row.id: secrets.token_hex(8) for row in _claimable(now, limit)}
         if leases:  # one UPDATE for the batch, each row still with its own token
             Delivery.objects.filter(pk__in=list(leases)).update(
                 locked_until=now + send_lease(),
@@ -294,6 +316,118 @@ def deliveries_dispatch_due(*, limit: int = 500) -> int:
             )
     dispatch_leased(leases)
     return len(leases)
+
+
+# --- draining: how Celery workers send ----------------------------------------------------
+#
+# One Celery task per row cost more than the send itself: the message, the worker's
+# bookkeeping, a claim and a release query, ~13 ms of worker CPU per delivery, so two
+# cores delivered ~67 callbacks/s (bench/, scenario 3). A drain task instead leases due
+# rows a batch at a time, sends them one after another over kept-alive connections and
+# goes on until none is due. Commits only ask for a drain (``dispatch.drain_request``),
+# which queues at most one waiting drain task however many rows commit.
+
+DRAIN_BATCH = 10  # small, so that a backlog spreads over every worker process
+DRAIN_BUDGET_SECONDS = 20.0  # then a fresh task goes on: well inside the soft time limit
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    failed: int = 0
+    released: int = 0  # leased but handed back unsent when time ran out
+    more: bool = False  # stopped with rows possibly still due
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.failed
+
+
+@dataclass
+class _Batch:
+    rows: list[Delivery]
+    token: str
+    logged: dict[str, int]  # attempts logged so far, by row id
+    followed: bool  # some row has a newer one waiting behind it
+
+
+def _claim_batch(limit: int) -> _Batch:
+    """Lease up to ``limit`` due rows under one token; each counts an attempt, as a
+    single claim does, so that a row that kills its worker still exhausts its schedule."""
+    now = utcnow()
+    token = secrets.token_hex(8)
+    with transaction.atomic():
+        claimable = _claimable(now, limit)
+        if not claimable:
+            return _Batch([], token, {}, False)
+        ids = [row.id for row in claimable]
+        Delivery.objects.filter(pk__in=ids).update(
+            locked_until=now + send_lease(), lease_token=token, attempts=F("attempts") + 1, updated_at=now,
+        )
+        rows = list(Delivery.objects.select_related("tenant").filter(pk__in=ids).order_by("next_attempt_at"))
+    return _Batch(rows, token, {row.id: row.logged for row in claimable}, any(row.followed for row in claimable))
+
+
+def _event_orders(rows: list[Delivery]) -> dict[str, Order]:
+    """The orders a batch's events describe, in one query, read after the claim as a
+    single send reads its order."""
+    order_ids = [row.order_id for row in rows if row.order_id and row.kind != DeliveryKind.PARTNER]
+    return orders_for_envelopes(order_ids) if order_ids else {}
+
+
+def _release(rows: list[Delivery], token: str) -> None:
+    """Hand leased rows back unsent: due again at once, the attempt not counted."""
+    Delivery.objects.filter(pk__in=[row.pk for row in rows], lease_token=token).update(
+        locked_until=None, lease_token="", attempts=F("attempts") - 1,
+    )
+
+
+def deliveries_drain(
+    *, batch: int = DRAIN_BATCH, budget_seconds: float = DRAIN_BUDGET_SECONDS,
+    on_full_batch: Callable[[], None] | None = None,
+) -> DrainReport:
+    """Send due rows in this process until none is due or ``budget_seconds`` is spent.
+
+    ``on_full_batch`` is called the first time a batch comes back full, when more rows
+    are probably due than this drain sends soon (the task asks for a second drain).
+
+    A row of a batch is only started while the batch's lease outlasts the slowest
+    possible send (connect and read timeouts, twice), so a lease never expires under a
+    live send and nobody else sends the row meanwhile; rows left when that time or the
+    budget runs out are released for the next drain. Per order and target, order holds
+    as with single sends: a row waiting behind an older pending one is never claimed,
+    and it becomes due in a later batch once the older one is settled.
+    """
+    report = DrainReport()
+    deadline = time.monotonic() + budget_seconds
+    slowest_send = 2 * float(settings.GATEWAY_OUTBOUND_TIMEOUT)
+    while time.monotonic() < deadline:
+        claimed = _claim_batch(batch)
+        rows, token = claimed.rows, claimed.token
+        if not rows:
+            return report
+        if len(rows) == batch and on_full_batch is not None:
+            on_full_batch()
+            on_full_batch = None
+        last_start = min(deadline, time.monotonic() + send_lease().total_seconds() - slowest_send)
+        orders = _event_orders(rows)
+        released = 0
+        for index, row in enumerate(rows):
+            if index and time.monotonic() > last_start:
+                _release(rows[index:], token)
+                released = len(rows) - index
+                break
+            outcome = _send_claimed(row, token, order=orders.get(row.order_id), logged=claimed.logged[row.pk])
+            report.sent += outcome == "sent"
+            report.failed += outcome != "sent"
+        report.released += released
+        if len(rows) < batch and not released and not claimed.followed:
+            # Every due row was in this batch, and none had a newer row waiting behind
+            # it: another claim would find nothing. Rows committed since this drain
+            # started have asked for a drain of their own.
+            return report
+    report.more = True
+    return report
 
 
 def delivery_retry(*, delivery: Delivery) -> None:

@@ -148,6 +148,8 @@ def stack(tmp_path: Path) -> Iterator[dict]:
         "REDIS_URL": redis.url,
         "GATEWAY_TASK_RUNNER": "celery",
         "GATEWAY_DELIVERY_LEASE_SECONDS": "3",
+        # Sends may take twice this: a 3 s lease then leaves drains a 1 s window per batch.
+        "GATEWAY_OUTBOUND_TIMEOUT": "1",
         "GATEWAY_SWEEP_SECONDS": "1",
         "GATEWAY_DELIVERY_BACKOFF": "1,1,2,2,3,3,5,5,8,8",
         "GATEWAY_OUTBOUND_ALLOWED_HOSTS": "127.0.0.1",

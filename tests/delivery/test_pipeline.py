@@ -24,6 +24,7 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import override_settings
 from standardwebhooks import Webhook
@@ -40,7 +41,7 @@ from gateway.delivery.models import (
     EventType,
 )
 from gateway.delivery.outbound import client_from_settings
-from gateway.delivery.sender import deliveries_dispatch_due, delivery_send
+from gateway.delivery.sender import DrainReport, deliveries_dispatch_due, deliveries_drain, delivery_send
 from gateway.delivery.services import event_emit
 from gateway.tenancy.models import Account
 from gateway.timefmt import parse_timestamp, utcnow
@@ -837,3 +838,129 @@ def test_rows_waiting_their_turn_do_not_crowd_out_due_ones(tenant, make_ats_orde
     for row in waiting:
         row.refresh_from_db()
         assert row.status == DeliveryStatus.PENDING and row.attempts == 0 and row.lease_token == ""
+
+
+# --- 15. draining: how Celery workers send -------------------------------------------------
+
+
+def _refreshed(rows: list[Delivery]) -> list[Delivery]:
+    for row in rows:
+        row.refresh_from_db()
+    return rows
+
+
+def test_a_drain_sends_every_due_row_in_batches(tenant, make_ats_order, receiver):
+    order = make_ats_order()
+    now = utcnow()
+    due = [bare_row(tenant, order, f"{receiver.url}/hooks/{n}") for n in range(23)]
+    leased = bare_row(tenant, order, receiver.url + "/leased", locked_until=now + timedelta(minutes=1),
+                      lease_token="someone")
+    later = bare_row(tenant, order, receiver.url + "/later", next_attempt_at=now + timedelta(hours=1))
+    full_batches = []
+
+    report = deliveries_drain(batch=10, on_full_batch=lambda: full_batches.append(1))
+
+    assert (report.sent, report.failed, report.released, report.more) == (23, 0, 0, False)
+    assert full_batches == [1]  # asked once for a second drain, not once per batch
+    assert sorted(a.path for a in receiver.arrivals) == sorted(f"/hooks/{n}" for n in range(23))
+    for row in _refreshed(due):
+        assert row.status == DeliveryStatus.SUCCEEDED and row.attempts == 1 and row.lease_token == ""
+        assert [(a.number, a.status_code) for a in row.attempt_log.all()] == [(1, 200)]
+    leased, later = _refreshed([leased, later])
+    assert leased.status == later.status == DeliveryStatus.PENDING
+    assert (leased.attempts, leased.lease_token, later.attempts) == (0, "someone", 0)
+    assert deliveries_drain(batch=10) == DrainReport()  # nothing left that is due
+
+
+def test_a_drain_keeps_each_orders_rows_in_order(tenant, ats, make_ats_order, receiver):
+    order = make_ats_order()
+    endpoint_create(tenant, receiver.url + "/hooks")
+    receiver.script("/hooks", 503)
+    result_patch(ats, order.id, score(50))
+    result_patch(ats, order.id, score(80))
+    first, second = webhook_rows(order)
+
+    report = deliveries_drain(batch=10)
+    # The first fails and goes into backoff; the second waits behind it, untouched.
+    assert report.failed == 1 and [a.path for a in receiver.at("/hooks")] == ["/hooks"]
+    first, second = _refreshed([first, second])
+    assert first.status == second.status == DeliveryStatus.PENDING
+    assert first.attempts == 1 and first.next_attempt_at > utcnow()
+    assert second.attempts == 0 and second.lease_token == ""
+
+    Delivery.objects.filter(pk=first.pk).update(next_attempt_at=utcnow())
+    deliveries_drain(batch=10)
+    bodies = [a.json() for a in receiver.at("/hooks")]
+    assert [b["id"] for b in bodies] == [first.event_id, first.event_id, second.event_id]
+    assert all(row.status == DeliveryStatus.SUCCEEDED for row in _refreshed([first, second]))
+
+
+def test_a_drain_hands_back_what_its_budget_cannot_cover(tenant, make_ats_order, receiver):
+    order = make_ats_order()
+    rows = [bare_row(tenant, order, f"{receiver.url}/slow/{n}") for n in range(5)]
+    for n in range(5):
+        receiver.script(f"/slow/{n}", Reply(200, delay=0.2))
+
+    report = deliveries_drain(batch=10, budget_seconds=0.05)
+    # The first row of a batch always goes; the rest are released, their attempt uncounted.
+    assert (report.sent, report.released, report.more) == (1, 4, True)
+    unsent = [row for row in _refreshed(rows) if row.status == DeliveryStatus.PENDING]
+    assert len(unsent) == 4
+    assert all((row.attempts, row.lease_token, row.locked_until) == (0, "", None) for row in unsent)
+
+    assert deliveries_drain(batch=10).sent == 4
+    assert all(row.status == DeliveryStatus.SUCCEEDED and row.attempts == 1 for row in _refreshed(rows))
+
+
+@override_settings(GATEWAY_DELIVERY_LEASE_SECONDS=2, GATEWAY_OUTBOUND_TIMEOUT=0.9)
+def test_a_drain_never_starts_a_send_its_lease_might_not_cover(tenant, make_ats_order, receiver):
+    """Each send may take up to twice the timeout: with a 2 s lease and 0.9 s timeouts,
+    rows of a batch may start only in the first 0.2 s, so 0.3 s sends go one per batch."""
+    order = make_ats_order()
+    rows = [bare_row(tenant, order, f"{receiver.url}/slow/{n}") for n in range(3)]
+    for n in range(3):
+        receiver.script(f"/slow/{n}", Reply(200, delay=0.3))
+
+    report = deliveries_drain(batch=10)
+    assert (report.sent, report.released, report.more) == (3, 2 + 1, False)
+    assert all(row.status == DeliveryStatus.SUCCEEDED and row.attempts == 1 for row in _refreshed(rows))
+
+
+def test_commits_queue_at_most_one_waiting_drain(monkeypatch):
+    from gateway.delivery import dispatch as dispatching
+
+    queued = []
+    monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append(task.name))
+    cache.delete(dispatching.DRAIN_PENDING_KEY)
+    with override_settings(GATEWAY_TASK_RUNNER="celery"):
+        for _ in range(3):
+            dispatching.dispatch(["dlv_1", "dlv_2"])
+        assert queued == ["delivery.drain"]
+        dispatching.drain_started()  # the waiting task started: the next commit queues another
+        dispatching.dispatch(["dlv_3"])
+        assert queued == ["delivery.drain", "delivery.drain"]
+    cache.delete(dispatching.DRAIN_PENDING_KEY)
+    with override_settings(GATEWAY_TASK_RUNNER="sync"):  # the in-process runners: one task per row
+        monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append((task.name, *args)))
+        dispatching.dispatch(["dlv_4"])
+        assert queued[-1] == ("delivery.send", "dlv_4")
+
+
+def test_the_celery_sweeper_drains_what_no_task_sends(tenant, make_ats_order, receiver, monkeypatch):
+    from gateway.delivery import dispatch as dispatching
+    from gateway.delivery.tasks import deliveries_drain_task, deliveries_sweep_task
+
+    order = make_ats_order()
+    now = utcnow()
+    lost = bare_row(tenant, order, receiver.url + "/lost")
+    dead = bare_row(tenant, order, receiver.url + "/dead", attempts=1, locked_until=now - timedelta(seconds=1),
+                    lease_token="dead")
+    queued = []
+    monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append(task.name))
+    with override_settings(GATEWAY_TASK_RUNNER="celery"):
+        assert deliveries_sweep_task.run() == 2
+        assert deliveries_drain_task.run() == {"sent": 0, "failed": 0, "released": 0}
+    lost, dead = _refreshed([lost, dead])
+    assert (lost.status, lost.attempts, dead.status, dead.attempts) == (
+        DeliveryStatus.SUCCEEDED, 1, DeliveryStatus.SUCCEEDED, 2)
+    assert queued == []  # no per-row tasks, and nothing left to drain

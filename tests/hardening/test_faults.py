@@ -144,9 +144,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "REDIS_URL": redis.url,
         "GATEWAY_TASK_RUNNER": "celery",
-        # Long enough that a row still queued behind others keeps its lease: with 3 s
-        # (tests/delivery's value) 2,000 rows make the sweeper lease the same queued rows
-        # again and again, and tasks multiply (see the hardening report).
+        # Drains start a row only while their lease outlasts its slowest send (twice the
+        # outbound timeout): 10 s leave each batch 8 s.
         "GATEWAY_DELIVERY_LEASE_SECONDS": "10",
         "GATEWAY_SWEEP_SECONDS": "1",
         "GATEWAY_DELIVERY_BACKOFF": "1,1,1,2,2,2,3,3,3,5,5,5,8,8,8,13,13",
