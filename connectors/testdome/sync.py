@@ -20,6 +20,7 @@ from connectors.testdome import mapping
 from connectors.testdome.connector import TestDomeConnector, order_email
 from gateway.assessments.connectors import account_connector, account_context
 from gateway.assessments.models import Order, OrderStatus, Result
+from gateway.assessments.services import result_validate
 from gateway.delivery.models import EventType
 from gateway.delivery.services import event_emit
 from gateway.tenancy.models import Account
@@ -81,7 +82,7 @@ def order_sync_from_provider(order: Order, mapped: Mapping[str, Any]) -> bool:
                 order=locked, account=locked.account
             )
             if _result_apply(result, data):
-                result.full_clean()
+                result_validate(result)
                 result.save()
                 changed = True
         if changed:
