@@ -109,7 +109,7 @@ GATEWAY_EMBEDDED = not REDIS_URL
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "gateway.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "gw",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
