@@ -24,16 +24,18 @@ class Sizes:
     rounds: int  # measurements interleaved with their baseline, to share any noise
     read_orders: int
     # (results, offered rate per second); a rate of None is a share of what the
-    # previous phase delivered (see scenarios/pipeline.py)
-    pipeline_phases: tuple[tuple[int, float | None], ...]
+    # previous phase delivered, "backlog" commits them first and drains them after
+    # (see scenarios/pipeline.py)
+    pipeline_phases: tuple[tuple[int, float | str | None], ...]
     pipeline_loaders: int
     scale_orders: int
 
 
 FULL = Sizes(requests=2000, seconds=30, concurrency=8, warmup=200, rounds=2, read_orders=2000,
-             pipeline_phases=((10_000, 300.0), (2_000, None)), pipeline_loaders=6, scale_orders=1_000_000)
+             pipeline_phases=((10_000, 300.0), (2_000, None), (10_000, "backlog")),
+             pipeline_loaders=6, scale_orders=1_000_000)
 QUICK = Sizes(requests=300, seconds=10, concurrency=4, warmup=50, rounds=1, read_orders=200,
-              pipeline_phases=((600, 150.0), (200, None)), pipeline_loaders=4, scale_orders=20_000)
+              pipeline_phases=((600, 150.0), (200, None), (600, "backlog")), pipeline_loaders=4, scale_orders=20_000)
 
 
 @dataclass

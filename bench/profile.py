@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.context import QUICK, Bench
 from bench.stack import Stack
 
-WHAT = ["detail", "list", "baseline", "packages", "send_test", "invitations", "deliver"]
+WHAT = ["detail", "list", "baseline", "packages", "send_test", "invitations", "deliver", "commit"]
 
 
 def main() -> None:
@@ -68,8 +68,8 @@ def _profile(bench: Bench, what: str, n: int, top: int) -> None:
     ids = reader["order_ids"]
     if what in ("send_test", "invitations"):
         partner.setup(bench)
-    if what == "deliver":
-        _profile_deliver(bench, n, top)
+    if what in ("deliver", "commit"):
+        _profile_deliver(bench, n, top, commits=what == "commit")
         return
     if what == "packages":
         headers["HTTP_X_ACCOUNT_ID"] = _testdome_account(bench)
@@ -124,8 +124,10 @@ def _testdome_account(bench: Bench) -> str:
     return account.id
 
 
-def _profile_deliver(bench: Bench, n: int, top: int) -> None:
-    """The worker's side: one ``delivery_send`` per outbox row, to a loopback receiver."""
+def _profile_deliver(bench: Bench, n: int, top: int, *, commits: bool = False) -> None:
+    """The worker's side: one ``delivery_send`` per outbox row, to a loopback receiver;
+    or, with ``commits``, the side before it: results committed by
+    ``order_sync_from_provider`` (as scenario 3's loaders do)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -149,6 +151,17 @@ def _profile_deliver(bench: Bench, n: int, top: int) -> None:
     ids = fixtures.orders_create(account, package, n + 1, results_update_url=url)
     from bench.pipeline_loader import mapped_result
 
+    if commits:
+        order_sync_from_provider(Order(id=ids[0]), mapped_result(0))
+        with CaptureQueriesContext(connection) as queries:
+            order_sync_from_provider(Order(id=ids[1]), mapped_result(1))
+        print(f"{len(queries)} SQL queries per result:", file=sys.stderr)
+        for query in queries.captured_queries:
+            print("   ", query["sql"][:200], file=sys.stderr)
+        _run_profiled(lambda: [order_sync_from_provider(Order(id=order_id), mapped_result(i))
+                               for i, order_id in enumerate(ids[2:])], top)
+        server.shutdown()
+        return
     for i, order_id in enumerate(ids):
         order_sync_from_provider(Order(id=order_id), mapped_result(i))
     rows = list(Delivery.objects.filter(account=account).order_by("id").values_list("id", flat=True))

@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--pipeline-phases", default="",
-                        help='scenario 3\'s phases as "results:rate,..." ("auto": 60%% of the previous)')
+                        help='scenario 3\'s phases as "results:rate,..." ("auto": 60%% of the previous, '
+                             '"backlog": committed with the worker stopped, then drained)')
     args = parser.parse_args(argv)
     chosen = [name for name in SCENARIOS if name in args.only.split(",")]
     started = time.monotonic()
@@ -42,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     (run_dir / "var").mkdir()
     stack = Stack(run_dir)
     sizes = QUICK if args.quick else FULL
-    if args.pipeline_phases:  # e.g. "3000:300,1000:auto"
-        phases = tuple((int(n), None if r == "auto" else float(r))
+    if args.pipeline_phases:  # e.g. "3000:300,1000:auto,3000:backlog"
+        phases = tuple((int(n), None if r == "auto" else r if r == "backlog" else float(r))
                        for n, r in (part.split(":") for part in args.pipeline_phases.split(",")))
         sizes = dataclasses.replace(sizes, pipeline_phases=phases)
     bench = Bench(stack, sizes)

@@ -203,13 +203,27 @@ class Stack:
         self._process("web", [str(bin_ / "gunicorn"), "gateway.wsgi:application",
                               "--bind", f"127.0.0.1:{self.web_port}", "--workers", str(GUNICORN_WORKERS),
                               "--threads", str(GUNICORN_THREADS)])
-        self._process("worker", [str(bin_ / "celery"), "-A", "gateway", "worker", "--loglevel=INFO",
-                                 "--concurrency", str(CELERY_CONCURRENCY)])
+        self.start_worker()
         self._process("beat", [str(bin_ / "celery"), "-A", "gateway", "beat", "--loglevel=INFO",
                                "--schedule", str(self.run_dir / "beat-schedule")])
         wait_until(lambda: http_ok(self.web_url + "/health"), 60, "gunicorn")
-        wait_until(lambda: "ready" in (self.run_dir / "worker.log").read_text(errors="replace"), 60,
-                   "the Celery worker")
+
+    def start_worker(self) -> None:
+        """The Celery worker, as ``make worker`` runs it; returns once it is ready."""
+        log = self.run_dir / "worker.log"
+        offset = log.stat().st_size if log.exists() else 0
+        self._process("worker", [str(VENV_BIN / "celery"), "-A", "gateway", "worker", "--loglevel=INFO",
+                                 "--concurrency", str(CELERY_CONCURRENCY)])
+
+        def ready() -> bool:
+            with log.open("rb") as handle:
+                handle.seek(offset)
+                return b"ready" in handle.read()
+
+        wait_until(ready, 60, "the Celery worker")
+
+    def stop_worker(self) -> None:
+        self.processes.pop("worker").stop()
 
     def web_worker_pids(self) -> list[int]:
         """gunicorn's worker processes: the master's children."""
@@ -240,19 +254,21 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _stat(pid: str) -> tuple[str, int, float] | None:
-    """(command, session id, CPU seconds) of one process, from /proc/<pid>/stat."""
+    """(command, session id, CPU seconds) of one process, from /proc/<pid>/stat: its
+    own and that of the children it has reaped, so that a PostgreSQL backend that ends
+    mid-measurement moves its time to the postmaster instead of taking it away."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     command = raw[raw.index("(") + 1: raw.rindex(")")]
     fields = raw[raw.rindex(")") + 2:].split()
-    return command, int(fields[3]), (int(fields[11]) + int(fields[12])) / _TICKS
+    return command, int(fields[3]), sum(int(value) for value in fields[11:15]) / _TICKS
 
 
 def cpu_seconds(sessions: dict[str, int]) -> dict[str, float]:
-    """CPU time used so far by each named session (a process and its children; exited
-    children are not counted), and by every PostgreSQL and Redis process on the machine,
+    """CPU time used so far by each named session (a process and its children, exited
+    ones included), and by every PostgreSQL and Redis process on the machine,
     ours or not: a rough split of where the cores went."""
     totals = dict.fromkeys([*sessions, "postgres (all)", "redis (all)"], 0.0)
     by_sid = {sid: name for name, sid in sessions.items()}

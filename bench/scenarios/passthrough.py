@@ -4,6 +4,8 @@ token requests the gateway made (it should reuse one cached token).
 
 Measured twice: at the run's concurrency (throughput ratio) and with one connection,
 where latencies carry no queueing, so their difference is the latency the gateway adds.
+With one connection the baseline of scenario 1 (a minimal authenticated DRF endpoint on
+the same server) is measured too: the part of that added latency any API request pays.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def run(bench: Bench) -> dict:
     for name, make_call in calls.items():
         bench.warm(make_call, port=ports.get(name))
     loaded = bench.compare(calls, port_of=ports)
-    single = bench.compare(calls, port_of=ports, concurrency=1)
+    baseline = {"baseline": lambda i: Call("GET", "/bench/baseline", keys.headers())}
+    single = bench.compare({**calls, **baseline}, port_of=ports, concurrency=1)
     gateway_calls = sum(r.completed for r in (loaded["gateway"], single["gateway"])) + bench.sizes.warmup
     tokens = http_json(stats_url)["token_requests"] - tokens_before - 1  # minus the direct client's own
     return {
@@ -65,6 +68,7 @@ def run(bench: Bench) -> dict:
         "gateway": loaded["gateway"].summary(),
         "direct_c1": single["direct"].summary(),
         "gateway_c1": single["gateway"].summary(),
+        "baseline_c1": single["baseline"].summary(),
         "throughput_ratio": ratio(loaded["gateway"].rps, loaded["direct"].rps),
         "added_p50_ms_c1": round((single["gateway"].percentile(50) - single["direct"].percentile(50)) * 1000, 2),
         "added_p99_ms_c1": round((single["gateway"].percentile(99) - single["direct"].percentile(99)) * 1000, 2),

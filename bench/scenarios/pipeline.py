@@ -6,9 +6,13 @@ result at a paced rate (``pipeline_loader``). The Celery worker sends each
 Measured per phase: deliveries per second from the first commit to the last arrival,
 commit-to-receipt latency, duplicates (at least once allows them) and losses (never).
 
-Two phases: the issue's 10,000 results offered at the target rate (300/s), which shows
-what the machine sustains; then a shorter one offered at 60% of the rate the first
-phase delivered, which shows the latency when the pipeline is not saturated.
+Three phases: the issue's 10,000 results offered at the target rate (300/s), which shows
+what the machine sustains with result commits and deliveries sharing its two cores; a
+shorter one offered at 60% of the rate the first phase delivered, which shows the
+latency when the pipeline is not saturated; and a backlog: results committed while the
+worker is stopped, then drained, which shows what the delivery side alone sustains
+(deliveries/s from the first arrival to the last; commit-to-receipt latency there
+mostly measures how long the worker was stopped).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from bench.load import percentile
 from bench.stack import VENV_BIN, http_json
 
 SUSTAINED_SHARE = 0.6
+BACKLOG = "backlog"  # a phase's rate: commit with the worker stopped, then drain
+AS_FAST_AS_THEY_GO = 100_000.0  # the loaders' rate while the worker is stopped
 
 
 def setup(bench: Bench) -> None:
@@ -78,12 +84,13 @@ def _commit(bench: Bench, ids: list[str], rate: float, tag: str) -> tuple[dict[s
 
 
 def _task_census(worker_log: Path, since: int) -> dict[str, int]:
-    """What the worker's ``delivery.send`` tasks returned after byte ``since`` of its log:
-    ``skipped`` ones found their row sent, leased or waiting (a duplicate task)."""
+    """How many delivery tasks the worker ran after byte ``since`` of its log, by name
+    (``delivery.drain``, ``delivery.sweep``, and ``delivery.send``: a row's own task,
+    which Celery workers no longer queue)."""
     with worker_log.open("rb") as handle:
         handle.seek(since)
         text = handle.read().decode(errors="replace")
-    return dict(Counter(re.findall(r"Task delivery\.send\[[^\]]+\] succeeded in [0-9.]+s: '(\w+)'", text)))
+    return dict(Counter(re.findall(r"Task (delivery\.\w+)\[[^\]]+\] succeeded", text)))
 
 
 def _drain(bench: Bench, expected: int, stall: float = 90.0, cap: float = 1200.0) -> None:
@@ -105,21 +112,41 @@ def _drain(bench: Bench, expected: int, stall: float = 90.0, cap: float = 1200.0
     bench.log(f"  stopped waiting with {seen} of {expected} callbacks received")
 
 
-def _phase(bench: Bench, ids: list[str], rate: float, tag: str) -> dict:
-    from gateway.delivery.models import Delivery
-
+def _phase(bench: Bench, ids: list[str], rate: float | str, tag: str) -> dict:
     receiver = bench.stack.receiver_url
     worker_log = bench.stack.run_dir / "worker.log"
-    log_offset = worker_log.stat().st_size
     http_json(receiver + "/_reset", method="POST")
-    meter = CpuMeter(bench)
-    commits, commit_rate, loader_cpu = _commit(bench, ids, rate, tag)
-    last_commit = max(commits.values())
+    if rate == BACKLOG:
+        bench.stack.stop_worker()
+        commits, commit_rate, loader_cpu = _commit(bench, ids, AS_FAST_AS_THEY_GO, tag)
+        log_offset = worker_log.stat().st_size
+        bench.stack.start_worker()
+        meter = CpuMeter(bench)
+    else:
+        log_offset = worker_log.stat().st_size
+        meter = CpuMeter(bench)
+        commits, commit_rate, loader_cpu = _commit(bench, ids, float(rate), tag)
     _drain(bench, len(ids))
-    cpu = meter.stop(loaders=loader_cpu)
+    cpu = meter.stop() if rate == BACKLOG else meter.stop(loaders=loader_cpu)
     time.sleep(2)  # let late duplicates, if any, arrive too
     close_old_connections()  # this process's connection may be minutes old by now
     rows = http_json(receiver + "/_dump", timeout=60)
+    summary = _outcome(ids, commits, rows, backlog=rate == BACKLOG)
+    return {
+        "results": len(ids),
+        "offered_rate": rate if rate == BACKLOG else round(float(rate), 1),
+        "commit_rate": round(commit_rate, 1),
+        **summary,
+        "delivery_tasks": _task_census(worker_log, log_offset),
+        "cpu_seconds": cpu,
+    }
+
+
+def _outcome(ids: list[str], commits: dict[str, float], rows: list, *, backlog: bool) -> dict:
+    """What the receiver got for these orders' outbox rows: losses, duplicates, signatures,
+    rate and commit-to-receipt latency."""
+    from gateway.delivery.models import Delivery
+
     first_arrival: dict[str, float] = {}
     counts: Counter = Counter()
     bad_signatures = 0
@@ -132,26 +159,27 @@ def _phase(bench: Bench, ids: list[str], rate: float, tag: str) -> dict:
     latencies = [first_arrival[event] - commits[order] for event, order in events.items()
                  if event in first_arrival and order in commits]
     delivered = sum(1 for event in events if event in first_arrival)
-    span = max(first_arrival.values()) - min(commits.values()) if first_arrival else 0.0
+    arrivals = sorted(first_arrival.values())
+    if backlog:  # the backlog was there before the worker: time its draining only
+        span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
+        rate = (delivered - 1) / span if span > 0 else None
+    else:
+        span = arrivals[-1] - min(commits.values()) if arrivals else 0.0
+        rate = delivered / span if span > 0 else None
     return {
-        "results": len(ids),
-        "offered_rate": round(rate, 1),
-        "commit_rate": round(commit_rate, 1),
         "outbox_rows": len(events),
         "delivered": delivered,
         "lost": len(ids) - delivered,
         "duplicates": sum(c - 1 for c in counts.values() if c > 1),
         "bad_signatures": bad_signatures,
         "unknown_arrivals": sum(1 for msg_id in counts if msg_id not in events),
-        "deliveries_per_s": round(delivered / span, 1) if span > 0 else None,
-        "drain_after_last_commit_s": round(max(first_arrival.values()) - last_commit, 2) if first_arrival else None,
+        "deliveries_per_s": round(rate, 1) if rate else None,
+        "drain_after_last_commit_s": round(arrivals[-1] - max(commits.values()), 2) if arrivals else None,
         "p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "p90_ms": round(percentile(latencies, 90) * 1000, 1),
         "p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
         "outbox_statuses": dict(Counter(deliveries.values_list("status", flat=True))),
-        "send_tasks": _task_census(worker_log, log_offset),
-        "cpu_seconds": cpu,
     }
 
 
@@ -162,7 +190,8 @@ def run(bench: Bench) -> dict:
         if rate is None:  # a share of what the previous phase delivered
             rate = max(5.0, SUSTAINED_SHARE * (previous or {}).get("deliveries_per_s", 10.0))
         tag = f"{len(phases) + 1}"
-        bench.log(f"  phase {tag}: {count} results offered at {rate:.0f}/s")
+        bench.log(f"  phase {tag}: {count} results " + (
+            "committed with the worker stopped, then drained" if rate == BACKLOG else f"offered at {rate:.0f}/s"))
         previous = _phase(bench, ids[start:start + count], rate, tag)
         bench.log(f"  phase {tag}: {json.dumps(previous)}")
         phases.append(previous)
