@@ -279,13 +279,13 @@ LIMIT %s
 
 
 @dataclass(frozen=True)
-class Claimable:
+class _Claimable:
     id: str
     logged: int  # attempts in its log so far (only the lease holder adds to them)
     followed: bool  # a newer row for the same order and target waits for this one
 
 
-def _claimable(now: datetime, limit: int) -> list[Claimable]:
+def _claimable(now: datetime, limit: int) -> list[_Claimable]:
     """Call inside the transaction that leases them: on PostgreSQL the rows stay locked
     (and other claimers skip them) until it ends."""
     quote = connection.ops.quote_name
@@ -295,7 +295,7 @@ def _claimable(now: datetime, limit: int) -> list[Claimable]:
     pending, at = DeliveryStatus.PENDING.value, connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(sql, [pending, pending, at, at, pending, limit])
-        return [Claimable(row_id, logged, bool(followed)) for row_id, logged, followed in cursor.fetchall()]
+        return [_Claimable(row_id, logged, bool(followed)) for row_id, logged, followed in cursor.fetchall()]
 
 
 def deliveries_dispatch_due(*, limit: int = 500) -> int:
