@@ -510,13 +510,18 @@ def test_per_order_rows_go_out_in_order_with_the_current_state(tenant, ats, make
     assert scores == [80, 80]
 
 
-def test_a_failing_older_row_holds_back_newer_ones(tenant, ats, make_ats_order, receiver):
-    order = make_ats_order()
+def two_updates_the_first_refused(tenant: Any, ats: Any, order: Order, receiver: Receiver) -> list[Delivery]:
+    """Two webhook rows for one order and endpoint, whose receiver answers the first 503."""
     endpoint_create(tenant, receiver.url + "/hooks")
     receiver.script("/hooks", 503)
     result_patch(ats, order.id, score(50))
     result_patch(ats, order.id, score(80))
-    first, second = webhook_rows(order)
+    return webhook_rows(order)
+
+
+def test_a_failing_older_row_holds_back_newer_ones(tenant, ats, make_ats_order, receiver):
+    order = make_ats_order()
+    first, second = two_updates_the_first_refused(tenant, ats, order, receiver)
 
     with override_settings(GATEWAY_TASK_RUNNER="sync"):
         assert delivery_send(first.id) == "failed"
@@ -873,12 +878,7 @@ def test_a_drain_sends_every_due_row_in_batches(tenant, make_ats_order, receiver
 
 
 def test_a_drain_keeps_each_orders_rows_in_order(tenant, ats, make_ats_order, receiver):
-    order = make_ats_order()
-    endpoint_create(tenant, receiver.url + "/hooks")
-    receiver.script("/hooks", 503)
-    result_patch(ats, order.id, score(50))
-    result_patch(ats, order.id, score(80))
-    first, second = webhook_rows(order)
+    first, second = two_updates_the_first_refused(tenant, ats, make_ats_order(), receiver)
 
     report = deliveries_drain(batch=10)
     # The first fails and goes into backoff; the second waits behind it, untouched.
