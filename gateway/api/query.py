@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from gateway.api.errors import BadRequest
 from gateway.timefmt import parse_timestamp
@@ -49,18 +49,34 @@ def decode_cursor(cursor: str) -> str:
     return decoded[len(_CURSOR_PREFIX) :]
 
 
-def keyset_page(queryset: QuerySet, params: Any) -> tuple[list[Any], str | None]:
+def pinned(field: str, value: Any) -> Q:
+    """``field = value`` for a list that ``keyset_page`` reads along the ``(field, id)``
+    index: pass ``leading=field`` to it.
+
+    Written as ``value <= field <= value`` on purpose. PostgreSQL treats a column compared
+    with ``=`` as a constant and drops it from ``ORDER BY field, id``, after which it may
+    read the page along the primary key instead and step over every older row of every
+    other account: the first page of a million orders took 130 ms instead of 35 when
+    30,000 other orders came first (bench/, scenario 4). As a range the column stays in
+    the order, which only the ``(field, id)`` index provides.
+    """
+    return Q(**{f"{field}__gte": value, f"{field}__lte": value})
+
+
+def keyset_page(queryset: QuerySet, params: Any, *, leading: str | None = None) -> tuple[list[Any], str | None]:
     """One page ordered by id (ids are time-ordered), continuing after the cursor.
 
     Keyset, not offset: the database seeks straight to the cursor through the
     ``(account, id)`` index, so the last page costs what the first does, and rows added
-    meanwhile neither repeat nor vanish.
+    meanwhile neither repeat nor vanish. ``leading`` names the column a ``pinned``
+    filter holds to one value; it leads the ordering, so the index is the one used.
     """
     size = page_size(params)
     cursor = params.get("next")
     if cursor:
         queryset = queryset.filter(id__gt=decode_cursor(cursor))
-    rows = list(queryset.order_by("id")[: size + 1])
+    ordering = (leading, "id") if leading else ("id",)
+    rows = list(queryset.order_by(*ordering)[: size + 1])
     if len(rows) > size:
         return rows[:size], encode_cursor(rows[size - 1].id)
     return rows, None
