@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from gateway.api.errors import BadRequest
 from gateway.timefmt import parse_timestamp
@@ -49,33 +49,35 @@ def decode_cursor(cursor: str) -> str:
     return decoded[len(_CURSOR_PREFIX) :]
 
 
-def pinned(field: str, value: Any) -> Q:
-    """``field = value`` for a list that ``keyset_page`` reads along the ``(field, id)``
-    index: pass ``leading=field`` to it.
+def pinned(queryset: QuerySet, field: str, value: Any) -> QuerySet:
+    """``queryset.filter(field=value)``, ordered so that ``keyset_page`` reads it along
+    the ``(field, id)`` index.
 
-    Written as ``value <= field <= value`` on purpose. PostgreSQL treats a column compared
-    with ``=`` as a constant and drops it from ``ORDER BY field, id``, after which it may
-    read the page along the primary key instead and step over every older row of every
-    other account: the first page of a million orders took 130 ms instead of 35 when
-    30,000 other orders came first (bench/, scenario 4). As a range the column stays in
-    the order, which only the ``(field, id)`` index provides.
+    The filter is written as ``value <= field <= value`` on purpose. PostgreSQL treats a
+    column compared with ``=`` as a constant and drops it from ``ORDER BY field, id``,
+    after which it may read the page along the primary key instead and step over every
+    older row of every other account: the first page of a million orders took 130 ms
+    instead of 35 when 30,000 other orders came first (bench/, scenario 4). As a range
+    the column stays in the order, which only the ``(field, id)`` index provides.
     """
-    return Q(**{f"{field}__gte": value, f"{field}__lte": value})
+    return queryset.filter(**{f"{field}__gte": value, f"{field}__lte": value}).order_by(field, "id")
 
 
-def keyset_page(queryset: QuerySet, params: Any, *, leading: str | None = None) -> tuple[list[Any], str | None]:
+def keyset_page(queryset: QuerySet, params: Any) -> tuple[list[Any], str | None]:
     """One page ordered by id (ids are time-ordered), continuing after the cursor.
 
     Keyset, not offset: the database seeks straight to the cursor through the
     ``(account, id)`` index, so the last page costs what the first does, and rows added
-    meanwhile neither repeat nor vanish. ``leading`` names the column a ``pinned``
-    filter holds to one value; it leads the ordering, so the index is the one used.
+    meanwhile neither repeat nor vanish. A queryset already ordered (by ``pinned``) keeps
+    its ordering, which must end with ``id``: the cursor is the last row's id.
     """
+    ordering = queryset.query.order_by or ("id",)
+    if ordering[-1] != "id":
+        raise ValueError(f"keyset pages need an ordering that ends with id, not {ordering}")
     size = page_size(params)
     cursor = params.get("next")
     if cursor:
         queryset = queryset.filter(id__gt=decode_cursor(cursor))
-    ordering = (leading, "id") if leading else ("id",)
     rows = list(queryset.order_by(*ordering)[: size + 1])
     if len(rows) > size:
         return rows[:size], encode_cursor(rows[size - 1].id)

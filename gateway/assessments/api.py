@@ -126,7 +126,7 @@ class OrderListApi(AccountApiView):
             package_id=filters.get("package_id"),
             updated_after=timestamp_filter(filters, "updated_after"),
         )
-        rows, next_cursor = keyset_page(orders, request.query_params, leading="account_id")
+        rows, next_cursor = keyset_page(orders, request.query_params)
         return self.list_response(rows, next_cursor, render_order)
 
     @extend_schema(
@@ -256,7 +256,7 @@ class ResultListApi(AccountApiView):
             order_id=filters.get("order_id"),
             updated_after=timestamp_filter(filters, "updated_after"),
         )
-        rows, next_cursor = keyset_page(results, request.query_params, leading="account_id")
+        rows, next_cursor = keyset_page(results, request.query_params)
         return self.list_response(rows, next_cursor, render_result)
 
 

@@ -85,9 +85,8 @@ def order_list(
     # LEFT JOIN: with the join, PostgreSQL merge-joined the whole results index in id
     # order, so a page cost grew with the rows before it, tens of milliseconds at a
     # million orders (bench/, scenario 4). Two index lookups of a page each stay flat.
-    # ``pinned`` is ``account = …`` that keeps PostgreSQL on the (account, id) index: read
-    # with ``keyset_page(…, leading="account_id")``.
-    orders = Order.objects.filter(pinned("account_id", account.id)).prefetch_related("result")
+    # ``pinned`` is ``account = …`` that keeps PostgreSQL on the (account, id) index.
+    orders = pinned(Order.objects.prefetch_related("result"), "account_id", account.id)
     if statuses:
         orders = orders.filter(status__in=statuses)
     if package_id:
@@ -149,8 +148,7 @@ def order_result_get(*, order: Order) -> Result:
 def result_list(
     *, account: Account, order_id: str | None = None, updated_after: datetime | None = None
 ) -> QuerySet[Result]:
-    """Read with ``keyset_page(…, leading="account_id")`` (see ``order_list``)."""
-    results = Result.objects.filter(pinned("account_id", account.id))
+    results = pinned(Result.objects.all(), "account_id", account.id)  # see order_list
     if order_id:
         results = results.filter(order_id=order_id)
     if updated_after is not None:

@@ -115,6 +115,24 @@ def test_keyset_pagination_is_stable_while_rows_are_added():
 
 
 @pytest.mark.django_db
+def test_pinned_pages_keep_the_column_in_the_order_and_see_only_its_rows():
+    for tenant_id in ("ten_a", "ten_b", "ten_c"):
+        make_tenant(tenant_id)
+    pinned = query.pinned(Tenant.objects.all(), "name", "ten_b")
+    sql = str(pinned.query)
+    # A range, not "=": PostgreSQL would drop a constant column from the ordering.
+    assert '"name" >= ten_b' in sql and '"name" <= ten_b' in sql and " = " not in sql
+    assert sql.endswith('ORDER BY "tenancy_tenant"."name" ASC, "tenancy_tenant"."id" ASC')
+    rows, cursor = query.keyset_page(pinned, params())
+    assert [row.id for row in rows] == ["ten_b"] and cursor is None
+
+
+def test_keyset_refuses_an_ordering_its_cursor_cannot_follow():
+    with pytest.raises(ValueError, match="ends with id"):
+        query.keyset_page(Tenant.objects.order_by("name"), params())
+
+
+@pytest.mark.django_db
 def test_keyset_last_page_has_no_cursor():
     for n in range(4):
         make_tenant(f"ten_{n}")
