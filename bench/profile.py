@@ -110,7 +110,7 @@ def _profile(bench: Bench, what: str, n: int, top: int) -> None:
 def _testdome_account(bench: Bench) -> str:
     """A TestDome account on a simulator served from this process."""
     from bench import fixtures
-    from connectors.loopback import LoopbackServer
+    from gateway.sdk.loopback import LoopbackServer
     from connectors.testdome.simulator import TestDomeSimulator
 
     sim = TestDomeSimulator(client_id=fixtures.TESTDOME_CLIENT_ID, client_secret=fixtures.TESTDOME_CLIENT_SECRET)

@@ -16,15 +16,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def _connector_packages() -> list[str]:
-    from connectors.registry import registry
+@app.on_after_configure.connect
+def _connector_schedules(sender: Celery, **kwargs: object) -> None:
+    """Connectors declare their schedules (reconciliation, periodic jobs); no connector is
+    named in the settings, so a pip-installed one is scheduled like a built-in."""
+    from gateway.assessments.tasks import connector_beat_schedule
 
-    return [type(connector).__module__.rpartition(".")[0] for connector in registry().all()]
-
-
-# Connectors are plug-ins, not Django apps: their ``tasks`` modules are found through
-# the registry.
-app.autodiscover_tasks(_connector_packages)
+    sender.conf.beat_schedule = {**sender.conf.beat_schedule, **connector_beat_schedule()}
 
 
 @task_postrun.connect

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.management import call_command
 
-from connectors.loopback import LoopbackServer
+from gateway.sdk.loopback import LoopbackServer
 from gateway.tenancy.services import tenant_create
 
 say = print

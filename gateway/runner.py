@@ -77,20 +77,22 @@ class EmbeddedScheduler(threading.Thread):
 
     def __init__(self, schedule: dict[str, dict[str, Any]], tick: float = 1.0) -> None:
         super().__init__(name="gateway-scheduler", daemon=True)
-        self.entries = [(entry["task"], _seconds(entry["schedule"])) for entry in schedule.values()]
+        self.entries = [
+            (entry["task"], tuple(entry.get("args", ())), _seconds(entry["schedule"])) for entry in schedule.values()
+        ]
         self.tick = tick
         self.stopped = threading.Event()
 
     def run(self) -> None:
         from gateway.celery import app
 
-        due = {name: 0.0 for name, _ in self.entries}
+        due = {(name, args): 0.0 for name, args, _ in self.entries}
         while not self.stopped.is_set():
             now = time.monotonic()
-            for name, every in self.entries:
-                if now >= due[name]:
-                    due[name] = now + every
-                    _pool().submit(_run_in_thread, app.tasks[name], ())
+            for name, args, every in self.entries:
+                if now >= due[name, args]:
+                    due[name, args] = now + every
+                    _pool().submit(_run_in_thread, app.tasks[name], args)
             self.stopped.wait(self.tick)
 
 

@@ -159,9 +159,8 @@ CELERY_BEAT_SCHEDULE = {
     # The sweeper sends what no task is sending: lost messages, dead workers, retries.
     "deliveries-sweep": {"task": "delivery.sweep", "schedule": GATEWAY_SWEEP_SECONDS},
     "idempotency-purge": {"task": "api.idempotency_purge", "schedule": 3600.0},
-    # TestDome sends each webhook at most twice, up to an hour late, and manual scoring
-    # ends silently: re-read open orders regularly.
-    "testdome-reconcile": {"task": "connectors.testdome.reconcile", "schedule": 600.0},
+    # Connectors' own schedules (e.g. reconciliation) are added from their declarations
+    # by gateway/celery.py.
 }
 GATEWAY_MAX_BODY_BYTES = 1024 * 1024
 

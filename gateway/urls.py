@@ -5,11 +5,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
-from connectors.registry import registry
 from gateway.api.health import HealthApi
 from gateway.assessments import api as assessments
 from gateway.assessments.candidate_link import CandidateLinkView
 from gateway.delivery import api as delivery
+from gateway.partners.urls import partner_urlpatterns
 from gateway.tenancy import api as tenancy
 
 unified = [
@@ -43,16 +43,10 @@ platform = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]
 
-partner = [
-    path(f"connectors/{connector.provider}/", include((list(connector.urls()), connector.provider)))
-    for connector in registry().all()
-    if connector.urls()
-]
-
 urlpatterns = [
     *platform,
     path("unified/ats/assessments/", include(unified)),
-    *partner,
+    *partner_urlpatterns(),
     path("t/<str:token>", CandidateLinkView.as_view(), name="candidate-link"),
     path("admin/", admin.site.urls),
 ]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from connectors.registry import override_registry
+from gateway.registry import override_registry
 from tests.fakes import FakeAtsConnector, FakeProviderConnector
 
 # Every log record of the run is kept and searched for the credentials it used.

@@ -6,13 +6,14 @@ from __future__ import annotations
 import itertools
 from typing import Any, ClassVar
 
-from connectors.base import (
-    AccountContext,
+from gateway.sdk import (
     Capability,
     Connector,
+    Context,
     CreatedOrder,
     InboundKind,
     OrderRequest,
+    OrderView,
     OutboundRequestSpec,
     ProviderError,
     RemotePackage,
@@ -41,7 +42,7 @@ class FakeAtsConnector(Connector):
     def inbound_urls(self, *, account_id: str, secret: str, public_url: str) -> dict[str, Any]:
         return {"list_tests": f"{public_url}/connectors/fake_ats/list_tests"}
 
-    def deliver_result(self, ctx: AccountContext, order: Any) -> OutboundRequestSpec | None:
+    def deliver_result(self, ctx: Context, order: OrderView) -> OutboundRequestSpec | None:
         return OutboundRequestSpec(method="POST", url="https://hooks.ats.example/notify", json={"id": order.id})
 
 
@@ -73,9 +74,9 @@ class FakeProviderConnector(Connector):
     def inbound_urls(self, *, account_id: str, secret: str, public_url: str) -> dict[str, Any]:
         return {"webhook_url": f"{public_url}/connectors/fake_provider/webhooks/{secret}"}
 
-    def _maybe_fail(self, ctx: AccountContext) -> None:
+    def _maybe_fail(self, ctx: Context) -> None:
         if self.fail_with is not None:
-            from gateway.delivery.outbound import CallRecord
+            from gateway.outbound import CallRecord
 
             record = CallRecord(
                 method="GET", url="https://provider.example/tests", status=self.fail_with,
@@ -84,15 +85,15 @@ class FakeProviderConnector(Connector):
             ctx.calls.append(record)
             raise ProviderError("provider failed", calls=[record], timeout=self.fail_with == 504)
 
-    def list_packages(self, ctx: AccountContext) -> list[RemotePackage]:
+    def list_packages(self, ctx: Context) -> list[RemotePackage]:
         self._maybe_fail(ctx)
         return list(self.tests)
 
-    def create_order(self, ctx: AccountContext, request: OrderRequest) -> CreatedOrder:
+    def create_order(self, ctx: Context, request: OrderRequest) -> CreatedOrder:
         self._maybe_fail(ctx)
         remote_id = str(next(self._ids))
         self.invitations[remote_id] = {"test": request.package_remote_id, "candidate": dict(request.candidate)}
         return CreatedOrder(remote_id=remote_id, test_url=f"https://provider.example/t/{remote_id}")
 
-    def cancel_order(self, ctx: AccountContext, order: Any) -> None:
+    def cancel_order(self, ctx: Context, order: OrderView) -> None:
         self.cancelled.append(order.remote_id)

@@ -1,4 +1,4 @@
-"""``connectors.registry``: declarations validated at start-up, with messages naming the
+"""``gateway.registry``: declarations validated at start-up, with messages naming the
 connector; ``override_registry``; the entry-point registry."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from connectors import registry as registry_module
-from connectors.base import AccountContext, Capability, Connector, RemotePackage, Role
-from connectors.registry import (
+from gateway import registry as registry_module
+from gateway.sdk import Context, Capability, Connector, RemotePackage, Role
+from gateway.registry import (
     ConnectorError,
     ConnectorRegistry,
     UnknownConnector,
@@ -26,7 +26,7 @@ class ValidConnector(Connector):
     role = Role.PROVIDER
     capabilities = frozenset({Capability.LIST_PACKAGES})
 
-    def list_packages(self, ctx: AccountContext) -> list[RemotePackage]:
+    def list_packages(self, ctx: Context) -> list[RemotePackage]:
         return []
 
 

@@ -11,7 +11,7 @@ class ApiConfig(AppConfig):
         # a message naming it instead of failing the first request that needs it.
         from django.core.exceptions import ImproperlyConfigured
 
-        from connectors.registry import ConnectorError, registry
+        from gateway.registry import ConnectorError, registry
 
         try:
             registry()

@@ -16,10 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connectors.base import AccountContext
 from gateway.api.errors import BadRequest
 from gateway.api.query import bracketed, raw_requested, requested_fields, select_fields
-from gateway.assessments.connectors import account_context
+from gateway.ports import context_for
+from gateway.sdk import Context
 from gateway.tenancy.models import Account, Tenant
 from gateway.tenancy.selectors import account_get
 
@@ -80,8 +80,8 @@ class AccountApiView(TenantApiView):
         self.__dict__["account"] = account
 
     @cached_property
-    def context(self) -> AccountContext:
-        return account_context(self.account, proxy=bracketed(self.request.query_params, "proxy"))
+    def context(self) -> Context:
+        return context_for(self.account, proxy=bracketed(self.request.query_params, "proxy"))
 
     def raw_extra(self) -> dict[str, Any]:
         """``raw=true``: the redacted provider calls this request made (CONTRACT §1.5)."""

@@ -11,7 +11,6 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from connectors.base import OrderRequest, RemotePackage, Role
 from gateway.api.errors import NotFound, ValidationFailed
 from gateway.api.query import bracketed, keyset_page, list_filter, sequence_page, timestamp_filter
 from gateway.api.views import ACCOUNT_HEADER, LIST_PARAMETERS, AccountApiView
@@ -30,6 +29,7 @@ from gateway.assessments.serializers import (
     package_representation,
     result_representation,
 )
+from gateway.sdk import OrderRequest, RemotePackage, Role
 from gateway.timefmt import isoformat_z, utcnow
 
 TAG = ["Unified assessments"]

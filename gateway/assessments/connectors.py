@@ -1,17 +1,21 @@
-"""How services reach an account's connector: the lookup, the context it runs in, and
-the translation of its failures into the contract's 501/502/504."""
+"""How services reach an account's connector: the lookup, and the translation of its
+failures into the contract's 501/502/504/429."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TypeVar
 
-from connectors.base import AccountContext, Connector, ProviderError, Role
-from connectors.registry import UnknownConnector, registry
-from gateway.api.errors import NotSupported, ProviderFailed, ProviderTimeout
+from gateway.api.errors import GatewayError, NotSupported, ProviderFailed, ProviderTimeout
+from gateway.registry import UnknownConnector, registry
+from gateway.sdk import Connector, ProviderError, Role
 from gateway.tenancy.models import Account
 
 T = TypeVar("T")
+
+# A provider's Retry-After longer than this is not passed on as is: a caller told to wait
+# an hour by a live call would rather see the provider's own figure in provider_errors.
+MAX_RETRY_AFTER_SECONDS = 3600
 
 
 def account_connector(account: Account) -> Connector:
@@ -29,15 +33,6 @@ def account_require_role(account: Account, role: Role) -> None:
         raise NotSupported(f"Not supported for {actual.value}-role accounts.")
 
 
-def account_context(account: Account, *, proxy: Mapping[str, str] | None = None) -> AccountContext:
-    return AccountContext(
-        account_id=account.id,
-        credentials=account.credentials or {},
-        settings=account.settings or {},
-        proxy=dict(proxy or {}),
-    )
-
-
 def provider_errors(calls: list) -> list[dict]:
     return [
         {"status": call.status, "url": call.url, "raw": call.response}
@@ -46,9 +41,21 @@ def provider_errors(calls: list) -> list[dict]:
     ]
 
 
+def provider_error_translate(exc: ProviderError) -> GatewayError:
+    """502 (504 for a timeout) with the failed calls; a provider's 429 stays a 429 with
+    its ``Retry-After``, so the caller backs off instead of retrying a "bad gateway"."""
+    errors = provider_errors(exc.calls)
+    if exc.status == 429:
+        wait = max(1, min(int(exc.retry_after or 1), MAX_RETRY_AFTER_SECONDS))
+        limited = GatewayError(str(exc), provider_errors=errors, headers={"Retry-After": str(wait)})
+        limited.status_code = 429
+        return limited
+    error_class = ProviderTimeout if exc.timeout else ProviderFailed
+    return error_class(str(exc), provider_errors=errors)
+
+
 def connector_call(operation: Callable[[], T]) -> T:
     try:
         return operation()
     except ProviderError as exc:
-        error_class = ProviderTimeout if exc.timeout else ProviderFailed
-        raise error_class(str(exc), provider_errors=provider_errors(exc.calls)) from exc
+        raise provider_error_translate(exc) from exc

@@ -61,6 +61,10 @@ class OrderStatus(models.TextChoices):
     FAILED = "failed"
 
 
+# Closed: nothing the vendor or the provider reports moves these any more.
+CLOSED_ORDER_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.EXPIRED})
+
+
 class Order(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=new_order_id, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="orders")

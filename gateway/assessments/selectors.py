@@ -10,11 +10,11 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from connectors.base import AccountContext, Capability, RemotePackage, Role
 from gateway.api.errors import NotFound, NotSupported
 from gateway.api.query import pinned
 from gateway.assessments.connectors import account_connector, connector_call
 from gateway.assessments.models import Order, Package, Result
+from gateway.sdk import Capability, Context, RemotePackage, Role
 from gateway.tenancy.crypto import lookup_digests
 from gateway.tenancy.models import Account, Tenant
 from gateway.tenancy.selectors import account_list
@@ -45,7 +45,7 @@ def package_list_published(*, account: Account, updated_after: datetime | None =
     return packages
 
 
-def package_list_live(*, account: Account, ctx: AccountContext) -> list[RemotePackage]:
+def package_list_live(*, account: Account, ctx: Context) -> list[RemotePackage]:
     connector = account_connector(account)
     if not connector.supports(Capability.LIST_PACKAGES):
         raise NotSupported()
@@ -63,7 +63,7 @@ def package_get_published(*, account: Account, package_id: str) -> Package:
     return package
 
 
-def package_get_live(*, account: Account, ctx: AccountContext, package_id: str | None = None,
+def package_get_live(*, account: Account, ctx: Context, package_id: str | None = None,
                      remote_id: str | None = None) -> RemotePackage:
     wanted = remote_id if remote_id is not None else live_package_remote_id(package_id or "")
     if wanted is None:

@@ -9,11 +9,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from connectors.base import AccountContext, Capability, CreatedOrder, OrderRequest, Role
 from gateway.api.errors import Conflict, GatewayError, NotSupported, ValidationFailed
 from gateway.assessments import selectors
 from gateway.assessments.connectors import account_connector, account_require_role, connector_call
 from gateway.assessments.models import (
+    CLOSED_ORDER_STATUSES,
     FINAL_RESULT_VALUES,
     Order,
     OrderStatus,
@@ -22,6 +22,7 @@ from gateway.assessments.models import (
     Result,
     ResultValue,
 )
+from gateway.assessments.snapshots import order_view
 from gateway.delivery.models import EventType
 from gateway.delivery.services import (
     deliveries_cancel_for_order,
@@ -29,6 +30,7 @@ from gateway.delivery.services import (
     partner_notify,
     submitted_url_validate,
 )
+from gateway.sdk import Capability, Context, CreatedOrder, OrderRequest, ProviderState, ResultData, Role
 from gateway.tenancy.models import Account
 from gateway.timefmt import isoformat_z, utcnow
 
@@ -83,7 +85,7 @@ def package_catalog_replace(*, account: Account, packages: Sequence[Mapping[str,
 
 
 def order_create(
-    *, account: Account, ctx: AccountContext, request: OrderRequest, package: Mapping[str, Any],
+    *, account: Account, ctx: Context, request: OrderRequest, package: Mapping[str, Any],
     results_update_url: str | None,
 ) -> Order:
     """Invite a candidate through the provider, then record the order and its event.
@@ -186,7 +188,7 @@ def order_vendor_update(
         order.test_url = test_url
     status_changed = status is not None and status != order.status
     if status is not None:
-        if order.status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.EXPIRED) and status_changed:
+        if order.status in CLOSED_ORDER_STATUSES and status_changed:
             raise Conflict(f"The order is already {order.status}.")
         order.status = status
     _touch(order)
@@ -228,7 +230,101 @@ def result_update(*, order: Order, data: Mapping[str, Any]) -> Result:
     return result
 
 
-def order_erase(*, order: Order, ctx: AccountContext) -> Order:
+_RESULT_FIELDS = ("score", "result_url", "summary", "start_date", "submission_date", "passthrough")
+
+
+def _result_apply(result: Result, data: ResultData) -> bool:
+    """Copy what the provider reported into ``result``; whether anything changed."""
+    changed = result._state.adding
+    for name in _RESULT_FIELDS:
+        value = getattr(data, name)
+        if value is not None and getattr(result, name) != value:
+            setattr(result, name, dict(value) if isinstance(value, Mapping) else value)
+            changed = True
+    if data.attachments is not None and list(result.attachments or []) != list(data.attachments):
+        result.attachments = [dict(item) for item in data.attachments]
+        changed = True
+    for attr in ("result_value", "result_source_value"):
+        if getattr(result, attr) != getattr(data, attr):
+            setattr(result, attr, getattr(data, attr))
+            changed = True
+    return changed
+
+
+def order_apply_provider_state(*, order: Order, state: ProviderState) -> bool:
+    """Apply a provider's state (``fetch_result``) to ``order``.
+
+    Under a row lock: store or replace the result, move the status, attach a missing
+    ``remote_id`` or ``test_url``; when anything changed, bump ``version`` and emit
+    ``ats_assessments.updated`` (tenant webhooks and the ``results_update_url``
+    callback) in the same transaction. Returns whether anything changed, so a re-read
+    that finds nothing new announces nothing. Erased orders are left alone.
+    """
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().select_related("account").get(pk=order.pk)
+        if locked.is_erased:
+            return False
+        changed = False
+        if state.remote_id and not locked.remote_id:
+            locked.remote_id = str(state.remote_id)
+            changed = True
+        if state.test_url and state.test_url != locked.test_url:
+            locked.test_url = state.test_url
+            changed = True
+        if state.status and state.status in OrderStatus.values and state.status != locked.status:
+            locked.status = state.status
+            changed = True
+        if state.result is not None:
+            result = Result.objects.select_for_update().filter(order=locked).first() or Result(
+                order=locked, account=locked.account
+            )
+            if _result_apply(result, state.result):
+                result_validate(result)
+                result.save()
+                changed = True
+        if changed:
+            _touch(locked)
+            locked.save()
+            event_emit(account=locked.account, event_type=EventType.UPDATED, order=locked)
+    return changed
+
+
+@transaction.atomic
+def order_cancel_by_partner(*, order: Order) -> Order:
+    """The ATS withdrew the order (Ashby's ``assessment.cancel``). Closed orders stay as
+    they are; an open one becomes ``cancelled``, announced and delivered."""
+    order = _lock_for_write(order)
+    if order.status in CLOSED_ORDER_STATUSES:
+        return order
+    order.status = OrderStatus.CANCELLED
+    _touch(order)
+    order.save()
+    event_emit(account=order.account, event_type=EventType.UPDATED, order=order)
+    if account_connector(order.account).supports(Capability.DELIVER_RESULT):
+        partner_notify(account=order.account, order=order)
+    return order
+
+
+def order_enrich(
+    *, order: Order, application: Mapping[str, Any] | None, job: Mapping[str, Any] | None
+) -> bool:
+    """Merge a partner's details (Greenhouse's Harvest application and job) into the
+    order's current row. No version bump and no event: the vendor's view of the order
+    (status, result) did not change, and a pending ``created`` delivery renders the
+    enriched order. False when the order was erased meanwhile."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().filter(pk=order.pk, erased_at__isnull=True).first()
+        if locked is None:
+            return False
+        if application:
+            locked.application = {**(locked.application or {}), **application}
+        if job:
+            locked.job = {**(locked.job or {}), **job}
+        locked.save(update_fields=["application", "job", "updated_at"])
+    return True
+
+
+def order_erase(*, order: Order, ctx: Context) -> Order:
     """GDPR erase: personal data gone, a tombstone left, nothing more delivered but the
     ``deleted`` event. Upstream cancellation is attempted first and is best effort: a
     provider that fails must not keep personal data here."""
@@ -238,7 +334,7 @@ def order_erase(*, order: Order, ctx: AccountContext) -> Order:
     # Also for finished orders: the provider may archive (anonymise) what it keeps.
     if connector.supports(Capability.CANCEL_ORDER):
         try:
-            connector_call(lambda: connector.cancel_order(ctx, order))
+            connector_call(lambda: connector.cancel_order(ctx, order_view(order)))
         except GatewayError as exc:
             logger.warning("Upstream cancel of %s failed before erase: %s", order.id, exc.message)
     with transaction.atomic():

@@ -27,22 +27,24 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 
-from connectors.base import OutboundRequestSpec
-from gateway.assessments.connectors import account_connector, account_context
+from gateway.assessments.connectors import account_connector
 from gateway.assessments.models import Order
+from gateway.assessments.snapshots import order_view
 from gateway.delivery.envelope import encode, event_envelope, orders_for_envelopes
 from gateway.delivery.models import Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus
-from gateway.delivery.outbound import (
+from gateway.delivery.schedule import next_attempt_at
+from gateway.delivery.signing import webhook_headers
+from gateway.outbound import (
     BlockedDestination,
     OutboundError,
     client_from_settings,
     host_matches,
     redact,
-    retry_after_seconds,
 )
-from gateway.delivery.schedule import next_attempt_at
-from gateway.delivery.signing import webhook_headers
-from gateway.tenancy.services import tenant_signing_secrets
+from gateway.ports import context_for
+from gateway.sdk import DeliveryOutcome, OutboundRequestSpec
+from gateway.sdk.http import retry_after_seconds
+from gateway.tenancy.services import account_mark_error, tenant_signing_secrets
 from gateway.timefmt import utcnow
 
 logger = logging.getLogger(__name__)
@@ -65,6 +67,7 @@ class Outcome:
     retry_after: float | None = None
     excerpt: str = ""
     elapsed_ms: int = 0
+    account_error: bool = False  # the partner refused the account's credentials
 
 
 def _same_target(delivery: Delivery) -> Q:
@@ -131,7 +134,21 @@ def _partner_request(delivery: Delivery) -> OutboundRequestSpec | None:
     if order.is_erased or order.account.deleted_at is not None:
         return None
     connector = account_connector(order.account)
-    return connector.deliver_result(account_context(order.account), order)
+    return connector.deliver_result(context_for(order.account), order_view(order))  # type: ignore[attr-defined]
+
+
+def _judged(spec: OutboundRequestSpec, status: int, response: Any, excerpt: str) -> Outcome:
+    """A 2xx the connector's ``judge`` may still call a failure (Ashby's ``success: false``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    verdict: DeliveryOutcome = spec.judge(status, body)
+    elapsed = response.record.elapsed_ms
+    if verdict.error is None:
+        return Outcome(status, "", retry=False, excerpt=excerpt, elapsed_ms=elapsed)
+    return Outcome(status, verdict.error[:500], retry=verdict.retry, excerpt=excerpt, elapsed_ms=elapsed,
+                   account_error=verdict.account_error)
 
 
 def _send(spec: OutboundRequestSpec, *, partner: bool) -> Outcome:
@@ -145,7 +162,7 @@ def _send(spec: OutboundRequestSpec, *, partner: bool) -> Outcome:
     started = time.monotonic()
     try:
         response = client_from_settings().request(
-            spec.method, spec.url, headers=dict(spec.headers), data=data, json=payload
+            spec.method, spec.url, headers=dict(spec.headers), data=data, json=payload, secrets=spec.secrets
         )
     except BlockedDestination as exc:
         return Outcome(None, f"Refused by the SSRF guard: {exc}", retry=False)
@@ -153,14 +170,18 @@ def _send(spec: OutboundRequestSpec, *, partner: bool) -> Outcome:
         elapsed = int((time.monotonic() - started) * 1000)
         return Outcome(None, f"{type(exc).__name__}: {exc}", retry=True, elapsed_ms=elapsed)
     status = response.status
-    excerpt = redact(response.text[:EXCERPT_LIMIT], ())
+    # A partner may echo our credentials in its answer ("client X with secret Y is not
+    # valid"): what is kept of it never holds them.
+    excerpt = redact(response.text[:EXCERPT_LIMIT], spec.secrets)
     if 200 <= status < 300:
+        if spec.judge is not None:
+            return _judged(spec, status, response, excerpt)
         return Outcome(status, "", retry=False, excerpt=excerpt, elapsed_ms=response.record.elapsed_ms)
     retry = status >= 500 or status in RETRYABLE_STATUSES
     return Outcome(
         status, f"HTTP {status}", retry=retry, excerpt=excerpt,
         retry_after=retry_after_seconds(response.headers) if status in (429, 503) else None,
-        elapsed_ms=response.record.elapsed_ms,
+        elapsed_ms=response.record.elapsed_ms, account_error=partner and status in (401, 403),
     )
 
 
@@ -234,6 +255,8 @@ def _send_claimed(delivery: Delivery, token: str, *, order: Order | None = None,
         logger.exception("Delivery %s failed unexpectedly", delivery.id)
         outcome = Outcome(None, f"Unexpected error: {type(exc).__name__}", retry=True)
     _record(delivery, token, outcome, started_at, logged)
+    if outcome.account_error and delivery.account_id:
+        account_mark_error(account_id=delivery.account_id, reason=outcome.error)
     logger.info(
         "Delivery %s (%s %s) attempt %s: %s", delivery.id, delivery.kind, delivery.event_type,
         delivery.attempts, outcome.error or outcome.status_code or "nothing to send",

@@ -19,7 +19,7 @@ from gateway.delivery.models import (
     WebhookEndpoint,
     new_event_id,
 )
-from gateway.delivery.outbound import validate_submitted_url
+from gateway.outbound import validate_submitted_url
 from gateway.tenancy.models import Account, Tenant
 from gateway.timefmt import utcnow
 

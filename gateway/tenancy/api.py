@@ -9,10 +9,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from connectors.registry import registry
 from gateway.api.errors import NotSupported
 from gateway.api.query import bracketed, keyset_page, timestamp_filter
 from gateway.api.views import LIST_PARAMETERS, TenantApiView
+from gateway.registry import registry
 from gateway.tenancy import selectors, services
 from gateway.tenancy.models import Account
 from gateway.timefmt import isoformat_z

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,14 +12,16 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.db import transaction
 
-from connectors.base import Connector, InboundKind
-from connectors.registry import UnknownConnector, registry
 from gateway.api.errors import ValidationFailed
 from gateway.delivery.signing import generate_signing_secret
+from gateway.registry import UnknownConnector, registry
+from gateway.sdk import Connector, InboundKind
 from gateway.tenancy.crypto import lookup_digest
 from gateway.tenancy.models import Account, AccountStatus, ApiKey, Tenant
 from gateway.tenancy.schemas import validate_object
 from gateway.timefmt import utcnow
+
+logger = logging.getLogger(__name__)
 
 SIGNING_SECRET_OVERLAP = timedelta(hours=24)
 _UNSET: Any = object()
@@ -187,3 +190,17 @@ def account_unlink(*, account: Account) -> None:
     account.status = AccountStatus.DISABLED
     account.deleted_at = utcnow()
     account.save()
+
+
+def account_mark_error(*, account_id: str, reason: str) -> bool:
+    """The partner refused the account's credentials (a 401 or 403 on our call): the
+    account's ``status`` becomes ``error`` until new credentials are given. Returns
+    whether it changed."""
+    changed = (
+        Account.objects.linked()
+        .filter(id=account_id, status=AccountStatus.ACTIVE)
+        .update(status=AccountStatus.ERROR, updated_at=utcnow())
+    )
+    if changed:
+        logger.warning("Account %s: the partner refused its credentials (%s)", account_id, reason[:200])
+    return bool(changed)

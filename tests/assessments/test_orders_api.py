@@ -571,7 +571,7 @@ def test_delete_still_erases_when_the_upstream_cancel_fails(provider, fake_provi
     created = provider.post(ORDERS, order_request(), format="json").json()
 
     def refuse(ctx, order):
-        from connectors.base import ProviderError
+        from gateway.sdk import ProviderError
 
         raise ProviderError("nope")
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from connectors.base import AccountContext, RemotePackage
+from gateway.sdk import Context, RemotePackage
 from gateway.assessments.models import Order, Package
 from gateway.assessments.selectors import live_package_id
 from gateway.assessments.services import order_receive
-from gateway.delivery.outbound import CallRecord
+from gateway.outbound import CallRecord
 from gateway.tenancy.models import Account
 from tests.fakes import FakeProviderConnector
 from tests.helpers import error_fields, error_of
@@ -26,7 +26,7 @@ class RecordingProvider(FakeProviderConnector):
         super().__init__()
         self.proxies: list[dict[str, str]] = []
 
-    def list_packages(self, ctx: AccountContext) -> list[RemotePackage]:
+    def list_packages(self, ctx: Context) -> list[RemotePackage]:
         self.proxies.append(dict(ctx.proxy))
         packages = super().list_packages(ctx)
         ctx.calls.append(CallRecord(

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 
-from connectors.loopback import LoopbackServer
+from gateway.sdk.loopback import LoopbackServer
 from gateway.assessments.models import Package
 from gateway.assessments.services import order_receive
 from gateway.delivery.models import Delivery, DeliveryStatus, EventType

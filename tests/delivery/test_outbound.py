@@ -22,8 +22,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from connectors.loopback import LoopbackServer
-from gateway.delivery.outbound import (
+from gateway.sdk.loopback import LoopbackServer
+from gateway.sdk.http import retry_after_seconds
+from gateway.outbound import (
     RECORD_LIMIT,
     REDACTED,
     BlockedDestination,
@@ -37,7 +38,6 @@ from gateway.delivery.outbound import (
     is_blocked_ip,
     redact,
     redact_url,
-    retry_after_seconds,
     validate_submitted_url,
 )
 

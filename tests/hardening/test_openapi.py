@@ -12,9 +12,9 @@ import yaml
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
-from connectors.base import Connector, Role
+from gateway.sdk import Connector, Role
 from connectors.greenhouse.connector import GreenhouseConnector
-from connectors.registry import override_registry
+from gateway.registry import override_registry
 from gateway.api.schema import ERROR_REF, connector_paths_hook
 from tests.hardening.schema import connector_hook, openapi_schema, requires_auth
 

@@ -8,17 +8,20 @@ After start-up the registry's shape is fixed; tests swap the whole registry with
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib.metadata import entry_points
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from connectors.base import CAPABILITY_PROTOCOLS, Capability, Connector, InboundKind, Role
+from gateway.sdk import CAPABILITY_PROTOCOLS, Capability, Connector, InboundAuth, InboundKind, Role
 
 ENTRY_POINT_GROUP = "gateway.connectors"
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+_PATH_SEGMENT = re.compile(r"^([A-Za-z0-9_.-]+|\{[A-Za-z_][A-Za-z0-9_]*\})$")
 
 
 class ConnectorError(Exception):
@@ -57,6 +60,65 @@ def validate_connector(connector: Connector, origin: str) -> None:
             Draft202012Validator.check_schema(schema)
         except SchemaError as exc:
             fail(f"{attr} is not a valid JSON Schema: {exc.message}")
+    if connector.webhook_schema is not None:
+        _check_schema(connector.webhook_schema, "webhook_schema", fail)
+    if Capability.HANDLE_WEBHOOK in connector.capabilities and connector.inbound is not InboundKind.WEBHOOK_TOKEN:
+        fail("declares handle_webhook but its inbound kind is not webhook_token")
+    if connector.reconcile_every is not None:
+        if Capability.FETCH_RESULT not in connector.capabilities:
+            fail("declares reconcile_every but has no fetch_result")
+        if not isinstance(connector.reconcile_every, int | float) or connector.reconcile_every < 60:
+            fail("reconcile_every must be at least 60 seconds")
+    for job in connector.jobs:
+        if not callable(getattr(connector, job, None)):
+            fail(f"declares job {job!r} but has no method of that name")
+    for periodic in connector.periodic:
+        if not callable(getattr(connector, periodic.method, None)):
+            fail(f"periodic job {periodic.name!r} names no method {periodic.method!r}")
+        if periodic.every < 10:
+            fail(f"periodic job {periodic.name!r} runs more often than every 10 seconds")
+    _validate_endpoints(connector, fail)
+
+
+def _check_schema(schema: Any, what: str, fail: Callable[[str], None]) -> None:
+    if not isinstance(schema, Mapping):
+        fail(f"{what} must be a JSON Schema object")
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        fail(f"{what} is not a valid JSON Schema: {exc.message}")
+
+
+def _validate_endpoints(connector: Connector, fail: Callable[[str], None]) -> None:
+    seen_names: set[str] = set()
+    seen_routes: set[tuple[str, str]] = set()
+    for endpoint in connector.endpoints():
+        where = f"endpoint {getattr(endpoint, 'name', endpoint)!r}"
+        if endpoint.name in seen_names:
+            fail(f"{where} is declared twice")
+        seen_names.add(endpoint.name)
+        if endpoint.method not in _METHODS:
+            fail(f"{where}: method must be one of {sorted(_METHODS)}")
+        if (endpoint.method, endpoint.path) in seen_routes:
+            fail(f"{where}: {endpoint.method} {endpoint.path} is declared twice")
+        seen_routes.add((endpoint.method, endpoint.path))
+        segments = endpoint.path.split("/")
+        if not endpoint.path or not all(_PATH_SEGMENT.match(segment) for segment in segments):
+            fail(f"{where}: path {endpoint.path!r} must be relative segments, with {{name}} placeholders")
+        if segments[0] == "webhooks":
+            fail(f"{where}: webhooks/ is the gateway's own route for handle_webhook")
+        if endpoint.auth not in set(InboundAuth):
+            fail(f"{where}: auth must be one of {[a.value for a in InboundAuth]}")
+        if (endpoint.auth is InboundAuth.PATH_TOKEN) != ("{token}" in segments):
+            fail(f"{where}: a {{token}} segment goes with path_token authentication, and only with it")
+        if connector.inbound is None:
+            fail(f"{where}: endpoints need an inbound kind (the key that selects the account)")
+        if not callable(endpoint.handler):
+            fail(f"{where}: handler is not callable")
+        for attr in ("request_schema", "query_schema", "response_schema"):
+            schema = getattr(endpoint, attr)
+            if schema is not None:
+                _check_schema(schema, f"{where}: {attr}", fail)
 
 
 class ConnectorRegistry:
@@ -92,7 +154,7 @@ def load_from_entry_points(group: str = ENTRY_POINT_GROUP) -> ConnectorRegistry:
             raise ConnectorError(f"Connector {entry_point.name!r} failed to load: {exc}") from exc
         if not isinstance(connector, Connector):
             raise ConnectorError(
-                f"Connector {entry_point.name!r}: {entry_point.value} is not a connectors.base.Connector"
+                f"Connector {entry_point.name!r}: {entry_point.value} is not a gateway.sdk.Connector"
             )
         validate_connector(connector, entry_point.name)
         if connector.provider != entry_point.name:

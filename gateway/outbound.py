@@ -21,8 +21,6 @@ import re
 import socket
 import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
@@ -36,6 +34,8 @@ from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
+from gateway.sdk.http import HttpBlocked, HttpError, HttpTimeout
+
 logger = logging.getLogger("gateway.outbound")
 
 REDACTED = "REDACTED"
@@ -48,19 +48,18 @@ _SECRET_WORDS = frozenset(
 )
 
 
-class OutboundError(Exception):
-    """A call that produced no HTTP response; ``record`` says what was attempted."""
+class OutboundError(HttpError):
+    """A call that produced no HTTP response; ``record`` says what was attempted. The
+    SDK's ``HttpError``, so connectors catch it without knowing this module."""
 
-    def __init__(self, message: str, record: CallRecord) -> None:
-        super().__init__(message)
-        self.record = record
+    record: CallRecord
 
 
-class BlockedDestination(OutboundError):
+class BlockedDestination(OutboundError, HttpBlocked):
     """The SSRF guard refused the URL (scheme, missing host, or a blocked address)."""
 
 
-class OutboundTimeout(OutboundError):
+class OutboundTimeout(OutboundError, HttpTimeout):
     """Connecting or reading took longer than the timeout: worth a retry."""
 
 
@@ -313,27 +312,6 @@ def validate_submitted_url(url: str, *, allowed_hosts: Iterable[str] = ()) -> No
     ip = _literal_ip(host)
     if ip is not None and is_blocked_ip(ip):
         raise ValueError(f"The address {ip} is private, loopback or reserved.")
-
-
-# --- Retry-After -----------------------------------------------------------------------
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Seconds to wait from ``Retry-After`` (delta-seconds or HTTP date), never negative."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 # --- the client --------------------------------------------------------------------------

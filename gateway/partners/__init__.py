@@ -1,0 +1,1 @@
+"""Partner endpoints, served for the connectors that declare them (``gateway.sdk.endpoints``)."""
