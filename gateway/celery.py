@@ -20,7 +20,7 @@ app.autodiscover_tasks()
 def _connector_schedules(sender: Celery, **kwargs: object) -> None:
     """Connectors declare their schedules (reconciliation, periodic jobs); no connector is
     named in the settings, so a pip-installed one is scheduled like a built-in."""
-    from gateway.assessments.tasks import connector_beat_schedule
+    from gateway.assessments.schedules import connector_beat_schedule
 
     sender.conf.beat_schedule = {**sender.conf.beat_schedule, **connector_beat_schedule()}
 

@@ -51,8 +51,22 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
+def task_named(name: str) -> Any:
+    """The Celery task registered as ``name``. Modules that queue work name the task
+    instead of importing its module, so they never import the modules that do the work
+    (which import them back: an import cycle)."""
+    from gateway.celery import app
+
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
+
+
 def enqueue(task: Any, *args: Any) -> None:
-    """Run ``task`` (a Celery task) in the background, as the current mode says."""
+    """Run ``task`` (a Celery task, or its registered name) in the background, as the
+    current mode says."""
+    if isinstance(task, str):
+        task = task_named(task)
     current = mode()
     if current == "celery":
         try:

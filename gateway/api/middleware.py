@@ -89,8 +89,10 @@ def _has_nul(request: Any) -> bool:
 
 class BodySizeLimitMiddleware:
     """413 before a large body is read; 400 for a NUL character in the path, the query
-    string or a header (bodies are checked by the JSON parser). Bodies without a length
-    (chunked) are capped by the JSON parser, which reads at most the limit plus one byte.
+    string or a header (bodies are checked by the JSON parser); 411 for a chunked body
+    without a ``Content-Length``. Django reads a body only up to ``Content-Length``, so
+    such a body would reach every view as empty: a 2xx that stored nothing. Refusing it
+    is the honest answer (a reverse proxy that buffers requests adds the length).
 
     Both are checks on the request's shape that must run before any view, which is why
     they share this one middleware."""
@@ -101,8 +103,11 @@ class BodySizeLimitMiddleware:
     def __call__(self, request: Any) -> Any:
         if _has_nul(request):
             return self.refuse(request, 400, "NUL characters are not allowed in the path, query or headers")
+        declared = (request.META.get("CONTENT_LENGTH") or "").strip()
+        if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return self.refuse(request, 411, "Send the body with a Content-Length; chunked bodies are not accepted.")
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
+            length = int(declared or 0)
         except ValueError:
             return self.refuse(request, 400, "Invalid Content-Length header")
         if length > settings.GATEWAY_MAX_BODY_BYTES:

@@ -13,18 +13,14 @@ from typing import Any
 from celery import shared_task
 
 from gateway.assessments import pipeline
+from gateway.assessments.schedules import JOB_TASK, PERIODIC_TASK, RECONCILE_TASK, WEBHOOK_TASK
 from gateway.ports import context_for
 from gateway.registry import UnknownConnector, registry
-from gateway.runner import enqueue
 from gateway.sdk import ProviderError, Webhook
 from gateway.tenancy.models import Account
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_TASK = "connectors.webhook_process"
-RECONCILE_TASK = "connectors.reconcile"
-JOB_TASK = "connectors.job"
-PERIODIC_TASK = "connectors.periodic"
 RETRY_DELAYS = (60, 300, 900)  # a trigger that failed upstream; reconciliation is the net
 PERIODIC_BUDGET_SECONDS = 40.0
 
@@ -79,13 +75,6 @@ def connector_job_task(provider: str, account_id: str, job: str, kwargs: dict[st
         logger.warning("Job %s of %s for account %s failed: %s", job, provider, account_id, exc)
 
 
-def connector_job_enqueue(provider: str, account_id: str, job: str, kwargs: dict[str, Any]) -> None:
-    try:
-        enqueue(connector_job_task, provider, account_id, job, kwargs)
-    except Exception:  # the broker's failures are many and all mean "not queued"
-        logger.exception("Could not queue job %s of %s for account %s", job, provider, account_id)
-
-
 @shared_task(name=PERIODIC_TASK, acks_late=True, ignore_result=True)
 def connector_periodic_task(provider: str, name: str) -> int:
     """A connector's declared periodic job, for every linked account, within a budget."""
@@ -107,18 +96,3 @@ def connector_periodic_task(provider: str, name: str) -> int:
         except ProviderError as exc:
             logger.warning("Periodic %s of %s for account %s failed: %s", name, provider, account.id, exc)
     return done
-
-
-def connector_beat_schedule() -> dict[str, dict[str, Any]]:
-    """Beat entries from the connectors' declarations: reconciliation and periodic jobs."""
-    schedule: dict[str, dict[str, Any]] = {}
-    for connector in registry().all():
-        if connector.reconcile_every:
-            schedule[f"{connector.provider}-reconcile"] = {
-                "task": RECONCILE_TASK, "schedule": float(connector.reconcile_every), "args": (connector.provider,),
-            }
-        for periodic in connector.periodic:
-            schedule[f"{connector.provider}-{periodic.name}"] = {
-                "task": PERIODIC_TASK, "schedule": float(periodic.every), "args": (connector.provider, periodic.name),
-            }
-    return schedule

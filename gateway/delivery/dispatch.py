@@ -17,6 +17,10 @@ from gateway.runner import enqueue, mode
 
 logger = logging.getLogger(__name__)
 
+# The tasks (gateway/delivery/tasks.py) by name: that module imports this one.
+SEND_TASK = "delivery.send"
+DRAIN_TASK = "delivery.drain"
+
 # Set while a drain task is queued and has not started: the shared cache's atomic add
 # (Redis SET NX) lets one commit in any process queue it and every later one skip.
 DRAIN_PENDING_KEY = "delivery:drain-pending"
@@ -30,18 +34,14 @@ def dispatch(delivery_ids: Iterable[str]) -> None:
     if mode() == "celery":
         drain_request()
         return
-    from gateway.delivery.tasks import delivery_send_task
-
     for delivery_id in delivery_ids:
-        enqueue(delivery_send_task, delivery_id)
+        enqueue(SEND_TASK, delivery_id)
 
 
 def dispatch_leased(leases: Mapping[str, str]) -> None:
     """Rows the sweeper leased: each task carries the lease token that lets it send."""
-    from gateway.delivery.tasks import delivery_send_task
-
     for delivery_id, token in leases.items():
-        enqueue(delivery_send_task, delivery_id, token)
+        enqueue(SEND_TASK, delivery_id, token)
 
 
 def drain_request() -> None:
@@ -50,14 +50,12 @@ def drain_request() -> None:
     No row is left behind: a waiting task claims rows only after it starts (and clears
     the key, ``drain_started``), so it sees every row committed before this call.
     """
-    from gateway.delivery.tasks import deliveries_drain_task
-
     try:
         if not cache.add(DRAIN_PENDING_KEY, 1, timeout=DRAIN_PENDING_SECONDS):
             return
     except Exception:  # the cache is down; so is the broker, most likely: try anyway
         logger.exception("Could not check for a waiting drain task; queueing one")
-    enqueue(deliveries_drain_task)
+    enqueue(DRAIN_TASK)
 
 
 def drain_started() -> None:

@@ -5,17 +5,17 @@ All are safe to run twice (leases decide who sends), so they acknowledge late.
 
 from celery import shared_task
 
-from gateway.delivery.dispatch import drain_request, drain_started
+from gateway.delivery.dispatch import DRAIN_TASK, SEND_TASK, drain_request, drain_started
 from gateway.delivery.sender import deliveries_dispatch_due, deliveries_drain, delivery_send
 from gateway.runner import mode
 
 
-@shared_task(name="delivery.send", acks_late=True, ignore_result=True)
+@shared_task(name=SEND_TASK, acks_late=True, ignore_result=True)
 def delivery_send_task(delivery_id: str, lease_token: str | None = None) -> str:
     return delivery_send(delivery_id, lease_token)
 
 
-@shared_task(name="delivery.drain", acks_late=True, ignore_result=True)
+@shared_task(name=DRAIN_TASK, acks_late=True, ignore_result=True)
 def deliveries_drain_task() -> dict[str, int]:
     """Send every due row. A full batch means more may be waiting: ask for one more
     drain then, so that a backlog spreads over the worker processes."""

@@ -3,8 +3,7 @@
 The same rules for every connector: 413 past ``GATEWAY_MAX_BODY_BYTES``, 415 for a body of
 another media type (a missing ``Content-Type`` is accepted: partners do not all send
 one), 400 for an empty body where one is required or for anything the strict parser
-refuses, and 411 for a chunked body without a length, which the WSGI layer cannot hand
-us whole: refusing it beats answering 2xx to a body that was never read.
+refuses. (A chunked body without a length never gets here: the middleware refuses it.)
 """
 
 from __future__ import annotations
@@ -16,13 +15,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from rest_framework.exceptions import ParseError
 
-from gateway.api.errors import BadRequest, GatewayError, PayloadTooLarge, UnsupportedMediaType
+from gateway.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from gateway.api.parsers import parse_json_bytes
-
-
-class LengthRequired(GatewayError):
-    status_code = 411
-    default_message = "Send the body with a Content-Length; chunked bodies are not accepted."
 
 
 def media_type_acceptable(content_type: str | None) -> bool:
@@ -32,9 +26,6 @@ def media_type_acceptable(content_type: str | None) -> bool:
 
 def read_json_body(request: HttpRequest, *, required: bool) -> Any:
     """The body as parsed JSON; None when it is empty and not ``required``."""
-    length = request.META.get("CONTENT_LENGTH") or ""
-    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not length.strip():
-        raise LengthRequired()
     if not media_type_acceptable(request.content_type):
         raise UnsupportedMediaType("Send the body as application/json.")
     limit = settings.GATEWAY_MAX_BODY_BYTES

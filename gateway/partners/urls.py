@@ -4,7 +4,7 @@ each named ``<provider>:<endpoint name>`` (the webhook route: ``<provider>:webho
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.urls import URLPattern, include, path
 
@@ -32,10 +32,15 @@ def _patterns(connector: Connector) -> Iterator[URLPattern]:
         yield path("webhooks/<str:token>", webhook_view(connector), name="webhook")
 
 
-def partner_urlpatterns() -> list:
+def mounted_patterns(connectors: Iterable[Connector]) -> list:
     mounted = []
-    for connector in registry().all():
+    for connector in connectors:
         patterns = list(_patterns(connector))
         if patterns:
             mounted.append(path(f"connectors/{connector.provider}/", include((patterns, connector.provider))))
     return mounted
+
+
+def partner_urlpatterns() -> list:
+    """The routes of the registry active when the URLconf loads (start-up)."""
+    return mounted_patterns(registry().all())

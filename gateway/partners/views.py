@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from gateway.api.errors import BadRequest, GatewayError, ValidationFailed, error_body
 from gateway.assessments.connectors import provider_error_translate
+from gateway.assessments.schedules import WEBHOOK_TASK
 from gateway.partners.auth import CHALLENGES, inbound_account, presented_key
 from gateway.partners.bodies import read_json_body
 from gateway.ports import context_for
@@ -199,9 +200,7 @@ def webhook_view(connector: Connector) -> Callable[..., HttpResponse]:
         account_id = account.id
 
         def queue() -> None:
-            from gateway.assessments.tasks import webhook_process_task
-
-            enqueue(webhook_process_task, account_id, payload, headers)
+            enqueue(WEBHOOK_TASK, account_id, payload, headers)
 
         return _AnswerThenRun({"received": True}, queue)
 

@@ -3,6 +3,7 @@ connector operation receives. Everything in it is bound to that one account."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -11,12 +12,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from gateway.assessments.schedules import JOB_TASK
 from gateway.outbound import client_from_settings
 from gateway.ports.cache import AccountCache, AccountTokens
 from gateway.ports.http import RecordingHttp
 from gateway.ports.orders import AccountCatalog, AccountOrders
+from gateway.runner import enqueue
 from gateway.sdk import AccountSnapshot, Context
 from gateway.tenancy.models import Account
+
+logger = logging.getLogger(__name__)
 
 
 def account_snapshot(account: Account) -> AccountSnapshot:
@@ -38,10 +43,15 @@ class _Defer:
         self._provider, self._account_id = account.provider, account.id
 
     def __call__(self, job: str, **kwargs: Any) -> None:
-        from gateway.assessments.tasks import connector_job_enqueue
-
         provider, account_id = self._provider, self._account_id
-        transaction.on_commit(lambda: connector_job_enqueue(provider, account_id, job, kwargs))
+        transaction.on_commit(lambda: _job_enqueue(provider, account_id, job, kwargs))
+
+
+def _job_enqueue(provider: str, account_id: str, job: str, kwargs: dict[str, Any]) -> None:
+    try:
+        enqueue(JOB_TASK, provider, account_id, job, kwargs)
+    except Exception:  # the broker's failures are many and all mean "not queued"
+        logger.exception("Could not queue job %s of %s for account %s", job, provider, account_id)
 
 
 def context_for(
