@@ -1,21 +1,31 @@
-"""softgarden (ats role): softgarden calls our assessment endpoints and is notified of
-result changes. Protocol: shared/providers/softgarden.md.
+"""softgarden (ats role): softgarden calls our four assessment endpoints and is notified
+of every result change. Protocol: https://dev.softgarden.de/assessment-api/.
 
-Kept light to import: the partner views (which need Django's app registry) are loaded
-only when ``urls()`` is called, after start-up.
+softgarden offers no call that checks the notification credentials, so there is no
+``check``: the connect page says it cannot check them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from connectors.base import AccountContext, Capability, Connector, InboundKind, OutboundRequestSpec, Role
-from connectors.softgarden.callback import DEFAULT_CALLBACK_HOSTS, notification_request
-from connectors.softgarden.order_state import order_callback_url
+from connectors.softgarden import partner_api, schemas
+from connectors.softgarden.mapping import DEFAULT_CALLBACK_HOSTS, callback_hosts
+from gateway.sdk import (
+    Capability,
+    Connector,
+    Context,
+    Endpoint,
+    InboundAuth,
+    InboundKind,
+    OrderView,
+    OutboundRequestSpec,
+    Role,
+    basic_authorization,
+)
 
-if TYPE_CHECKING:
-    from django.urls import URLPattern, URLResolver
+_BEARER = InboundAuth.BEARER_KEY
 
 
 class SoftgardenConnector(Connector):
@@ -24,11 +34,22 @@ class SoftgardenConnector(Connector):
     role = Role.ATS
     capabilities = frozenset({Capability.DELIVER_RESULT})
     inbound = InboundKind.API_KEY
+    allowed_hosts = DEFAULT_CALLBACK_HOSTS
     credentials_schema: ClassVar[dict[str, Any]] = {
         "type": "object",
         "properties": {
-            "notify_client_id": {"type": "string", "minLength": 1},
-            "notify_client_secret": {"type": "string"},
+            "notify_client_id": {
+                "type": "string",
+                "minLength": 1,
+                "title": "Client id",
+                "description": "Required: the OAuth client id softgarden gave you for update notifications.",
+            },
+            "notify_client_secret": {
+                "type": "string",
+                "title": "Client secret",
+                "description": "Empty for a public client.",
+                "writeOnly": True,
+            },
         },
         "required": ["notify_client_id"],
         "additionalProperties": False,
@@ -40,28 +61,60 @@ class SoftgardenConnector(Connector):
                 "type": "array",
                 "items": {"type": "string", "minLength": 1},
                 "default": list(DEFAULT_CALLBACK_HOSTS),
+                "title": "Callback hosts",
                 "description": "Hosts update notifications may be sent to.",
             }
         },
     }
 
-    def urls(self) -> Sequence[URLPattern | URLResolver]:
-        from connectors.softgarden.partner_api import urlpatterns
-
-        return urlpatterns
-
-    def openapi_paths(self) -> dict[str, dict[str, Any]]:
-        from connectors.softgarden.openapi import PATHS
-
-        return PATHS
-
-    def openapi_components(self) -> dict[str, dict[str, Any]]:
-        from connectors.softgarden.openapi import COMPONENTS
-
-        return COMPONENTS
+    def endpoints(self) -> Sequence[Endpoint]:
+        """CONTRACT §4.2. Only DELETE erases (the docs' curl example for the deletion
+        says GET; a GET there is a 405 and erases nothing)."""
+        return (
+            Endpoint(
+                name="tests",
+                method="GET",
+                path="tests",
+                auth=_BEARER,
+                handler=partner_api.tests,
+                summary="The tests softgarden offers: the tenant's published catalog.",
+                response_schema=schemas.TESTS_RESPONSE,
+            ),
+            Endpoint(
+                name="invitations",
+                method="POST",
+                path="invitations",
+                auth=_BEARER,
+                handler=partner_api.invitations,
+                summary="Invite a candidate: an open order, idempotent on (candidate.id, testId).",
+                description="400 for an unknown testId or a refused callback; 409 once the invitation was erased.",
+                request_schema=schemas.INVITATION_REQUEST,
+                response_schema=schemas.INVITATION_RESPONSE,
+            ),
+            Endpoint(
+                name="invitation",
+                method="DELETE",
+                path="invitations/{invitationId}",
+                auth=_BEARER,
+                handler=partner_api.invitation,
+                success_status=204,
+                summary="Erase the invitation's personal data (GDPR).",
+                description="204, also when it already was erased; 400 for an invitation never issued.",
+            ),
+            Endpoint(
+                name="result",
+                method="GET",
+                path="results/{invitationId}",
+                auth=_BEARER,
+                handler=partner_api.result,
+                summary="The invitation's newest state, read after each notification.",
+                description="404 for an unknown or erased invitation.",
+                response_schema=schemas.RESULT_RESPONSE,
+            ),
+        )
 
     def inbound_urls(self, *, account_id: str, secret: str, public_url: str) -> dict[str, Any]:
-        """The four URLs to send softgarden at onboarding (§1.1); softgarden appends
+        """The four URLs to send softgarden at onboarding; softgarden appends
         ``/{invitationId}`` to ``results`` and ``deletion`` itself."""
         base = f"{public_url}/connectors/{self.provider}"
         return {
@@ -71,11 +124,23 @@ class SoftgardenConnector(Connector):
             "deletion": f"{base}/invitations",
         }
 
-    def deliver_result(self, ctx: AccountContext, order: Any) -> OutboundRequestSpec | None:
-        """``POST <callback>`` with ``{"invitationId"}``, built at send time so the newest
-        credentials are used. None when there is nowhere to send it (the order was
-        erased, which also removes the callback): the delivery has nothing left to do."""
-        callback_url = order_callback_url(order)
-        if callback_url is None or getattr(order, "erased_at", None) is not None:
+    def deliver_result(self, ctx: Context, order: OrderView) -> OutboundRequestSpec | None:
+        """``POST <callback>`` with ``{"invitationId"}`` and Basic ``client_id:secret``:
+        no state in the body, so resending it is always safe and always means "come and
+        fetch the newest state". A public client has no secret and sends ``id:`` (the
+        docs' own ``MTA=`` example for ``10:`` lacks the colon; ``MTA6`` is right). None
+        when there is nowhere to send it: erasing an order also removes its callback."""
+        if order.erased or not order.partner_callback_url:
             return None
-        return notification_request(ctx, invitation_id=order.id, callback_url=callback_url)
+        secret = str(ctx.credentials.get("notify_client_secret") or "")
+        return OutboundRequestSpec(
+            method="POST",
+            url=order.partner_callback_url,
+            headers={
+                "Authorization": basic_authorization(str(ctx.credentials.get("notify_client_id") or ""), secret),
+                "Content-Type": "application/json",
+            },
+            json={"invitationId": order.id},
+            allowed_hosts=tuple(callback_hosts(ctx.settings)),
+            secrets=(secret,) if secret else (),
+        )

@@ -3,7 +3,7 @@
 softgarden is both a **server** (the notification endpoint our gateway POSTs
 ``{"invitationId"}`` to, with HTTP Basic ``client_id:secret``) and a **client** of the
 gateway's four endpoints (tests, invitations, results, deletion) with ``Bearer <key>``;
-see ``/work/shared/providers/softgarden.md``. The simulator plays both parts from memory
+see https://dev.softgarden.de/assessment-api/. The simulator plays both parts from memory
 so the gateway is tested over real loopback HTTP. As a client it validates answers like a
 strict deserialiser; where softgarden's behaviour is UNCONFIRMED it takes the stricter
 reading, so a gateway that passes here is safe either way. One tenant per instance.
@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from connectors.loopback import LoopbackServer
+from gateway.sdk.loopback import LoopbackServer
 
 NOTIFY_PATH = "/assessments/notify"
 STATE_PATH = "/_simulator/state"
@@ -123,7 +123,7 @@ def _is_http_url(value: Any) -> bool:
 
 
 def _is_utc_time(value: Any) -> bool:
-    """ISO-8601 in UTC with a ``Z`` suffix (§9 of the protocol note), and a real date."""
+    """ISO-8601 in UTC with a ``Z`` suffix, and a real date."""
     try:
         return bool(_TIMESTAMP.match(value) and datetime.strptime(value[:19], _SECONDS))
     except (TypeError, ValueError):
@@ -200,7 +200,7 @@ def _parse_json(raw: bytes) -> Any:
 
 
 class SoftgardenSimulator:
-    """softgarden for one tenant: notification server (WSGI) and driver of the gateway.
+    """softgarden for one tenant: notification server (WSGI) and driver of the gateway's endpoints.
 
     ``auto_fetch=True`` fetches results in a background worker after each accepted
     notification, as the real ATS does after answering; ``wait_idle()`` waits for it.
@@ -472,7 +472,7 @@ class SoftgardenSimulator:
 
     def invite(self, test_id: str, candidate: dict[str, Any],
                callback: str | None = None) -> dict[str, Any]:
-        """POST an invitation with exactly the body of §5; ``candidate.id`` gets a UUID
+        """POST an invitation with exactly the documented body; ``candidate.id`` gets a UUID
         when absent, the other three candidate fields are required."""
         person = {key: candidate[key] for key in ("firstName", "lastName", "email")}
         body = {"testId": test_id,

@@ -14,8 +14,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-
 ERROR_REF = "#/components/schemas/Error"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -58,9 +56,9 @@ def _add_default_errors(result: dict[str, Any]) -> None:
 def connector_paths_hook(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular post-processing hook: partner endpoints and the error body.
 
-    Documents the connectors of the active registry that mount endpoints, as
-    ``gateway.urls`` does. Raises ``ImproperlyConfigured`` naming the connector when its
-    paths or component names collide with what is already there.
+    Documents the connectors of the active registry, as ``gateway.urls`` mounts them.
+    Their paths and security schemes are namespaced by provider, which the registry
+    keeps unique, so they cannot collide.
     """
     from gateway.partners.openapi import connector_openapi
     from gateway.registry import registry
@@ -70,10 +68,7 @@ def connector_paths_hook(result: dict[str, Any], generator: Any, request: Any, p
     paths = result.setdefault("paths", {})
     for connector in registry().all():
         connector_paths, schemes = connector_openapi(connector)
-        for path, item in connector_paths.items():
-            if path in paths:
-                raise ImproperlyConfigured(f"Connector {connector.provider!r}: OpenAPI path {path} is documented twice")
-            paths[path] = item
+        paths.update(connector_paths)
         components.setdefault("securitySchemes", {}).update(schemes)
     _add_default_errors(result)
     return result

@@ -48,6 +48,8 @@ def openapi_schema(schema: Any) -> Any:
             kinds = [kind for kind in value if kind != "null"]
             if len(kinds) == 1:
                 result["type"] = kinds[0]
+            elif kinds:
+                result["oneOf"] = [{"type": kind} for kind in kinds]
             if "null" in value:
                 result["nullable"] = True
             continue
@@ -104,6 +106,8 @@ def _operation(connector: Connector, endpoint: Endpoint, schemes: dict[InboundAu
         responses[str(endpoint.invalid_status)] = _error("The body is malformed or invalid.")
         responses["413"] = _error("The body is larger than 1 MiB.")
         responses["415"] = _error("The body is not JSON.")
+    for status, description in endpoint.errors.items():
+        responses.setdefault(str(status), _error(description))
     operation["responses"] = responses
     return operation
 

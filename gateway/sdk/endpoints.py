@@ -62,7 +62,8 @@ class Endpoint:
     ``request_schema`` validates the JSON body (POST, PUT, PATCH; a failure is a 400 with
     one error per field, or ``invalid_status``); ``query_schema`` the query parameters
     (strings). ``response_schema`` documents the answer. ``basic_password_ok`` lets a
-    Basic caller send the key as the password instead of the user name.
+    Basic caller send the key as the password instead of the user name. ``errors``
+    documents the answers the handler itself gives besides success (status → when).
     """
 
     name: str
@@ -78,3 +79,4 @@ class Endpoint:
     success_status: int = 200
     invalid_status: int = 400
     basic_password_ok: bool = False
+    errors: Mapping[int, str] = field(default_factory=dict)

@@ -1,7 +1,8 @@
 """The softgarden simulator over real loopback HTTP, against a tiny fake gateway.
 
-No Django: ``.venv/bin/python -m pytest -p no:django tests/simulators/test_softgarden_simulator.py``
-(``python -m`` puts the repository on ``sys.path``; pytest-django does that when enabled).
+No Django: ``.venv/bin/python -m pytest -p no:django --noconftest tests/simulators/test_softgarden_simulator.py``
+(``python -m`` puts the repository on ``sys.path``; pytest-django does that when enabled;
+``--noconftest`` skips the suite's fixtures, which need Django).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.loopback import LoopbackServer
 from connectors.softgarden.simulator import (
     GatewayHTTPError,
     ProtocolViolation,
     SoftgardenSimulator,
 )
+from gateway.sdk.loopback import LoopbackServer
 
 KEY = "sg_inbound_key_123"
 PREFIX = "/connectors/softgarden"

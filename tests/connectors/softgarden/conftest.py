@@ -1,18 +1,22 @@
 """A linked softgarden account seen from both sides: softgarden (Bearer on the partner
-endpoints) and the assessment vendor, i.e. the tenant (the unified API)."""
+endpoints) and the assessment vendor, i.e. the tenant (the unified API); and the SDK's
+plain values, for the tests that need no database."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from gateway.sdk import AccountSnapshot, Context, OrderView, ResultView
 from tests.conftest import TenantHandle
 
 PREFIX = "/connectors/softgarden"
@@ -23,6 +27,73 @@ CATALOG = [
     {"remote_id": "sql-basics", "name": "SQL Basics"},
 ]
 ERROR_KEYS = {"statusCode", "message", "timestamp", "request_id", "errors", "provider_errors"}
+T0 = datetime(2026, 3, 26, 10, 0, 0, 123456, tzinfo=UTC)
+
+_ORDER = OrderView(
+    id="ord_1",
+    account_id="acc_1",
+    remote_id=None,
+    status="open",
+    package={"id": "pkg_1", "remote_id": "py-senior", "name": "Python (Senior)", "description": None},
+    candidate={"first_name": "Jane", "emails": [{"type": None, "value": "jane@example.com"}]},
+    application={"remote_id": "app-1"},
+    job=None,
+    requester=None,
+    passthrough=None,
+    test_url=None,
+    deadline=None,
+    partner_callback_url=CALLBACK,
+    candidate_link="https://gw.example.com/t/tok",
+    received_from_partner=True,
+    erased=False,
+    version=1,
+    created_at=T0,
+    updated_at=T0,
+)
+_RESULT = ResultView(
+    id="res_1",
+    score=None,
+    result_value=None,
+    result_source_value=None,
+    result_url=None,
+    summary=None,
+    start_date=None,
+    submission_date=None,
+)
+
+
+def order_view(**changes: Any) -> OrderView:
+    """An order as the core hands it to the connector, with ``changes``."""
+    return replace(_ORDER, **changes)
+
+
+def result_view(**changes: Any) -> ResultView:
+    return replace(_RESULT, **changes)
+
+
+def account_context(credentials: dict[str, Any], settings: dict[str, Any] | None = None) -> Context:
+    """A context holding only the account: what ``deliver_result`` reads. The ports are
+    absent, so a connector that reached for one would fail the test."""
+    absent: Any = None
+    account = AccountSnapshot(
+        id="acc_1",
+        provider="softgarden",
+        status="active",
+        credentials=credentials,
+        settings={"callback_hosts": ["*.softgarden.io"]} if settings is None else settings,
+    )
+    return Context(
+        account=account,
+        http=absent,
+        tokens=absent,
+        cache=absent,
+        orders=absent,
+        catalog=absent,
+        defer=absent,
+        public_url="https://gw.example.com",
+        clock=time.time,
+        sleep=time.sleep,
+    )
 
 
 def error_body(response: Any, status: int) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The four endpoints softgarden calls, through Django's test client (CONTRACT §4.2)."""
+"""The four endpoints softgarden calls, through Django's test client (CONTRACT §4.2):
+the connector's handlers behind the core's authentication, body reading and validation."""
 
 from __future__ import annotations
 
@@ -204,8 +205,8 @@ def test_unknown_or_unpublished_test_id_is_400(sg: Softgarden) -> None:
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ([], ""),
-        ("just a string", ""),
+        ([], "body"),  # the core names the whole body "body"
+        ("just a string", "body"),
         ({"candidate": {"id": "a"}, "callback": CALLBACK}, "testId"),
         ({"testId": "", "candidate": {"id": "a"}, "callback": CALLBACK}, "testId"),
         ({"testId": True, "candidate": {"id": "a"}, "callback": CALLBACK}, "testId"),
@@ -230,9 +231,14 @@ def test_bad_invitation_body_is_400_naming_the_field(sg: Softgarden, body: Any, 
     [
         "https://evil.example.com/notify",
         "https://softgarden.io/notify",  # the wildcard covers subdomains only
+        "https://evilsoftgarden.io/notify",
         "https://app.softgarden.io.evil.example/notify",
         "ftp://app.softgarden.io/notify",
+        "javascript://app.softgarden.io/",
         "https://user:pw@app.softgarden.io/notify",
+        "https://user@app.softgarden.io/",
+        "https:///nohost",
+        "https://app.softgarden.io:99999/",
         "/relative/notify",
         "https://" + "a" * 2000 + ".softgarden.io/",
     ],
@@ -243,17 +249,29 @@ def test_callback_outside_callback_hosts_is_400(sg: Softgarden, callback: str) -
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "callback",
+    ["https://app.softgarden.io/api/notify", "http://app.softgarden.de/notify", "https://APP.SOFTGARDEN.IO/notify"],
+)
+def test_callback_on_the_default_hosts_is_accepted(sg: Softgarden, callback: str) -> None:
+    assert sg.invite(callback=callback).status_code == 200
+
+
 def test_callback_hosts_come_from_the_account(tenant: Any, link_softgarden: Any) -> None:
     linked = link_softgarden(tenant, settings={"callback_hosts": ["hooks.example.net"]})
     error_body(linked.invite(), 400)
     assert linked.invite(callback="https://hooks.example.net/sg").status_code == 200
 
 
-def test_the_callback_is_kept_for_the_notification(sg: Softgarden) -> None:
-    invitation_id = sg.invitation(callback=CALLBACK + "?tenant=42")["invitationId"]
-    from connectors.softgarden.order_state import order_callback_url
-
-    assert order_callback_url(Order.objects.get(pk=invitation_id)) == CALLBACK + "?tenant=42"
+def test_a_blocked_literal_address_needs_the_operators_allowance(
+    tenant: Any, link_softgarden: Any, settings: Any
+) -> None:
+    """The SSRF rule for every submitted URL (CONTRACT §5), even for a listed callback host."""
+    linked = link_softgarden(tenant, settings={"callback_hosts": ["10.0.0.5"]})
+    body = error_body(linked.invite(callback="http://10.0.0.5/notify"), 400)
+    assert [e["field"] for e in body["errors"]] == ["callback"]
+    settings.GATEWAY_OUTBOUND_ALLOWED_HOSTS = ["10.0.0.5"]
+    assert linked.invite(callback="http://10.0.0.5/notify").status_code == 200
 
 
 @pytest.mark.parametrize(
