@@ -5,41 +5,32 @@ and application ids, but neither the job nor the application's status. When the 
 gave the account a Harvest key, :func:`order_enrich` reads them and fills the order's
 ``application.application_status`` and ``job`` (remote id, title, hiring team).
 
-It is best effort and runs after ``send_test`` has answered (see ``tasks``): a Harvest
-outage, a key without permission or an id that no longer resolves is logged and leaves
-the order as it was. It is safe to run twice: an enriched order is left alone, and the
-write merges into the current row under a lock.
+It is best effort and runs in the background after ``send_test`` has answered (the
+connector's ``enrich_order`` job): a Harvest outage, a key without permission or an id
+that no longer resolves is logged and leaves the order as it was. It is safe to run
+twice: an enriched order is left alone, and ``ctx.orders.enrich`` merges into the
+current order (no version bump, no event: the vendor's view did not change).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-
-from django.db import transaction
 
 from connectors.greenhouse import mapping
 from connectors.greenhouse.harvest import HarvestClient, HarvestError, harvest_client_for
-from gateway.assessments.models import Order
+from gateway.sdk import Context, OrderView
 
 logger = logging.getLogger(__name__)
 
-ClientFactory = Callable[..., HarvestClient | None]
+Details = tuple[dict[str, Any], dict[str, Any] | None]  # (application, job)
 
 
-@dataclass(frozen=True)
-class _Details:
-    application: dict[str, Any]
-    job: dict[str, Any] | None
-
-
-def order_is_enriched(order: Order) -> bool:
+def order_is_enriched(order: OrderView) -> bool:
     return bool((order.application or {}).get("application_status")) and bool((order.job or {}).get("remote_id"))
 
 
-def _fetch(client: HarvestClient, order: Order) -> _Details | None:
+def _fetch(client: HarvestClient, order: OrderView) -> Details | None:
     candidate_id = (order.candidate or {}).get("remote_id")
     application_id = (order.application or {}).get("remote_id")
     if not application_id and candidate_id:
@@ -58,27 +49,21 @@ def _fetch(client: HarvestClient, order: Order) -> _Details | None:
         return None
     job_id = mapping.application_job_id(application)
     job = mapping.job_from_harvest(client.get_job(job_id)) if job_id else None
-    return _Details(
-        application={"remote_id": str(application_id), "application_status": mapping.application_status(application)},
-        job=job,
-    )
+    return {"remote_id": str(application_id), "application_status": mapping.application_status(application)}, job
 
 
-def order_enrich(order_id: str, *, client_factory: ClientFactory = harvest_client_for) -> bool:
+def order_enrich(ctx: Context, order_id: str) -> bool:
     """Fill a Greenhouse order's application status and job from Harvest.
 
     Returns True when the order is enriched (now or before), False when there was nothing
-    to do or Harvest failed. Harvest is called outside any transaction, so a slow Harvest
-    never holds a lock on the order.
+    to do or Harvest failed.
     """
-    order = Order.objects.select_related("account").filter(id=order_id).first()
-    if order is None or order.is_erased or order.account.deleted_at is not None:
-        return False
-    if order.account.provider != "greenhouse":
+    order = ctx.orders.get(order_id)
+    if order is None or order.erased:
         return False
     if order_is_enriched(order):
         return True
-    client = client_factory(credentials=order.account.credentials, settings=order.account.settings)
+    client = harvest_client_for(ctx)
     if client is None:
         return False  # no Harvest key on this account
     try:
@@ -88,14 +73,5 @@ def order_enrich(order_id: str, *, client_factory: ClientFactory = harvest_clien
         return False
     if details is None:
         return False
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().filter(id=order_id, erased_at__isnull=True).first()
-        if locked is None:
-            return False  # erased while Harvest answered
-        locked.application = {**(locked.application or {}), **details.application}
-        if details.job is not None:
-            locked.job = {**(locked.job or {}), **details.job}
-        # No version bump and no event: the vendor's view of the order (status, result)
-        # did not change, and a pending ``created`` delivery renders the enriched order.
-        locked.save(update_fields=["application", "job", "updated_at"])
-    return True
+    application, job = details
+    return ctx.orders.enrich(order_id, application=application, job=job)  # False: erased meanwhile

@@ -2,11 +2,11 @@
 
 The gateway only reads a few Harvest objects today (to enrich orders) and may write later
 (notes, attachments, advancing an application). Harvest v1/v2 is being retired in favour of
-v3 with OAuth and cursor paging (greenhouse.md §2.10), so callers depend on
-:class:`HarvestClient`, and :class:`HarvestV1Client` is one implementation of it: a v3
-client can replace it without touching the callers.
+v3 with OAuth and cursor paging, so callers depend on :class:`HarvestClient`, and
+:class:`HarvestV1Client` is one implementation of it: a v3 client can replace it without
+touching the callers.
 
-What the v1 client does for the caller (greenhouse.md §2):
+What the v1 client does for the caller (https://developers.greenhouse.io/harvest.html):
 
 * Basic auth with the Harvest key as user name and an empty password;
 * rate limits: when ``X-RateLimit-Remaining`` reaches 0 it pauses until the window resets
@@ -20,12 +20,13 @@ What the v1 client does for the caller (greenhouse.md §2):
 * ``On-Behalf-Of`` on every write, from the account's ``on_behalf_of`` setting (a numeric
   user id; an email address is resolved to one through ``GET /users?email=``).
 
-Every call is kept as a redacted ``CallRecord`` in ``calls`` (for ``raw=true`` and logs).
+It calls Harvest through the context's guarded client (``ctx.http``), which keeps a
+redacted record of every call; a :class:`HarvestError` carries the records of the calls
+that failed.
 """
 
 from __future__ import annotations
 
-import builtins
 import json as _json
 import logging
 import time
@@ -36,13 +37,14 @@ from urllib.parse import urlsplit
 
 from requests.utils import parse_header_links
 
-from connectors.base import ProviderError
-from gateway.delivery.outbound import (
-    OutboundClient,
-    OutboundError,
-    OutboundResponse,
-    OutboundTimeout,
-    client_from_settings,
+from gateway.sdk import (
+    Context,
+    Http,
+    HttpError,
+    HttpResponse,
+    HttpTimeout,
+    ProviderError,
+    basic_authorization,
     retry_after_seconds,
 )
 
@@ -63,22 +65,18 @@ class HarvestError(ProviderError):
     call that reaches Harvest turns it into the contract's 502/504 with the call records."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        errors: list[dict[str, str | None]] | None = None,
-        calls: list[Any] | None = None,
-        timeout: bool = False,
+        self, message: str, *, errors: list[dict[str, str | None]] | None = None, **details: Any
     ) -> None:
-        super().__init__(message, calls=calls or [], timeout=timeout)
+        super().__init__(message, **details)
         self.message = message
-        self.status = status
         self.errors = errors or []
 
 
 class HarvestAuthError(HarvestError):
     """401 or 403: a wrong key, a key without permission for this endpoint, or plain HTTP."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, account_error=True, **details)
 
 
 class HarvestNotFound(HarvestError):
@@ -92,9 +90,8 @@ class HarvestValidationError(HarvestError):
 class HarvestRateLimited(HarvestError):
     """Still limited after the retries, or asked to wait longer than ``max_wait``."""
 
-    def __init__(self, message: str, *, retry_after: float | None, **kwargs: Any) -> None:
-        super().__init__(message, status=429, **kwargs)
-        self.retry_after = retry_after
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, status=429, **details)
 
 
 class HarvestConfigurationError(HarvestError):
@@ -163,7 +160,7 @@ class HarvestClient(Protocol):
 
 
 class HarvestV1Client:
-    """Harvest v1 over the gateway's outbound client (see the module docstring).
+    """Harvest v1 over a guarded client, ``ctx.http`` (see the module docstring).
 
     ``sleep`` and ``clock`` (epoch seconds) are injectable so that rate limiting is tested
     without waiting. One instance serves one account and one job; it is not shared across
@@ -174,25 +171,25 @@ class HarvestV1Client:
         self,
         *,
         api_key: str,
+        http: Http,
         base_url: str = DEFAULT_BASE_URL,
         on_behalf_of: str | None = None,
-        http: OutboundClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         max_retries: int = 3,
         max_wait: float = 30.0,
         max_pages: int = 1000,
-        calls: builtins.list[Any] | None = None,
     ) -> None:
         if not api_key:
             raise HarvestConfigurationError("A Harvest API key is required.")
         self.api_key = api_key
+        self.authorization = basic_authorization(api_key, "")
         self.base_url = base_url.rstrip("/")
         self.on_behalf_of = on_behalf_of
-        self.http = http if http is not None else client_from_settings()
+        self.http = http
         self.sleep, self.clock = sleep, clock
         self.max_retries, self.max_wait, self.max_pages = max_retries, max_wait, max_pages
-        self.calls: builtins.list[Any] = calls if calls is not None else []
+        self._last_record: Any = None
         self._paused_until: float | None = None
         self._user_id: str | None = None
 
@@ -236,14 +233,14 @@ class HarvestV1Client:
     # writes
 
     def write(self, method: str, path: str, body: Any) -> Any:
-        """Send a write with ``On-Behalf-Of`` (required on every Harvest write, §2.2)."""
+        """Send a write with ``On-Behalf-Of`` (required on every Harvest write)."""
         headers = {"On-Behalf-Of": self._acting_user_id(), "Content-Type": "application/json"}
         response = self._send(method.upper(), self._url(path), json=body, headers=headers)
         return self._json(response) if response.content.strip() else None
 
     def _acting_user_id(self) -> str:
         """The numeric user id for ``On-Behalf-Of``; an email setting is resolved once, as
-        Harvest refuses emails there (greenhouse.md §2.2, issues #214/#216)."""
+        Harvest refuses emails there."""
         if self._user_id is not None:
             return self._user_id
         value = (self.on_behalf_of or "").strip()
@@ -276,7 +273,7 @@ class HarvestV1Client:
             raise HarvestError(f"Expected a JSON object from {kind}", status=response.status, calls=[response.record])
         return body
 
-    def _json(self, response: OutboundResponse) -> Any:
+    def _json(self, response: HttpResponse) -> Any:
         try:
             return response.json()
         except ValueError:
@@ -284,7 +281,7 @@ class HarvestV1Client:
                 "Harvest answered with something that is not JSON", status=response.status, calls=[response.record]
             ) from None
 
-    def _next_link(self, response: OutboundResponse) -> str | None:
+    def _next_link(self, response: HttpResponse) -> str | None:
         header = next((v for k, v in response.headers.items() if k.lower() == "link"), None)
         if not header:
             return None  # no Link header: this was the only (or last) page
@@ -312,7 +309,7 @@ class HarvestV1Client:
             raise HarvestRateLimited(
                 f"Harvest's rate limit resets in {wait:.0f}s, longer than we wait",
                 retry_after=wait,
-                calls=list(self.calls[-1:]),
+                calls=[self._last_record] if self._last_record is not None else [],
             )
         self.sleep(wait)
 
@@ -349,7 +346,7 @@ class HarvestV1Client:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
-    ) -> OutboundResponse:
+    ) -> HttpResponse:
         for attempt in range(self.max_retries + 1):
             self._wait_for_budget()
             try:
@@ -358,16 +355,14 @@ class HarvestV1Client:
                     url,
                     params=params,
                     json=json,
-                    auth=(self.api_key, ""),
-                    headers={"Accept": "application/json", **(headers or {})},
+                    headers={"Accept": "application/json", **(headers or {}), "Authorization": self.authorization},
                     secrets=[self.api_key],
                 )
-            except OutboundError as exc:
-                self.calls.append(exc.record)
+            except HttpError as exc:
                 raise HarvestError(
-                    f"Harvest did not answer: {exc}", calls=[exc.record], timeout=isinstance(exc, OutboundTimeout)
+                    f"Harvest did not answer: {exc}", calls=[exc.record], timeout=isinstance(exc, HttpTimeout)
                 ) from None
-            self.calls.append(response.record)
+            self._last_record = response.record
             self._note_budget(response.headers)
             if response.status == 429:
                 wait = self._retry_wait(response.headers)
@@ -387,7 +382,7 @@ class HarvestV1Client:
         raise AssertionError("unreachable")  # the loop returns or raises
 
 
-def _error_for(response: OutboundResponse) -> HarvestError:
+def _error_for(response: HttpResponse) -> HarvestError:
     message, errors = parse_error_body(response.content)
     status = response.status
     error_class: type[HarvestError] = {
@@ -423,17 +418,20 @@ def _float_header(headers: Mapping[str, str], name: str) -> float | None:
 # --- construction -----------------------------------------------------------------------------
 
 
-def harvest_client_for(
-    *, credentials: Mapping[str, Any] | None, settings: Mapping[str, Any] | None, **options: Any
-) -> HarvestClient | None:
+def harvest_configured(ctx: Context) -> bool:
+    return bool(ctx.credentials.get("harvest_api_key"))
+
+
+def harvest_client_for(ctx: Context, **options: Any) -> HarvestClient | None:
     """The account's Harvest client, or None when the customer gave no Harvest key."""
-    api_key = (credentials or {}).get("harvest_api_key")
-    if not api_key:
+    if not harvest_configured(ctx):
         return None
-    settings = settings or {}
     return HarvestV1Client(
-        api_key=api_key,
-        base_url=settings.get("harvest_base_url") or DEFAULT_BASE_URL,
-        on_behalf_of=settings.get("on_behalf_of"),
+        api_key=ctx.credentials["harvest_api_key"],
+        http=ctx.http,
+        base_url=ctx.settings.get("harvest_base_url") or DEFAULT_BASE_URL,
+        on_behalf_of=ctx.settings.get("on_behalf_of"),
+        sleep=ctx.sleep,
+        clock=ctx.clock,
         **options,
     )

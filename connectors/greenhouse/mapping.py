@@ -1,29 +1,27 @@
 """Greenhouse JSON <-> the gateway's unified shapes, and the one place for protocol guesses.
 
-Every behaviour below that rests on something ``shared/providers/greenhouse.md`` marks
-**UNCONFIRMED** carries an ``UNCONFIRMED`` comment, so that a sandbox finding changes one
-line here rather than a hunt through views and services. Nothing in this module touches
-the database or the network: the partner views, the services, ``deliver_result`` and the
-Harvest enrichment all call these pure functions.
+Every behaviour below that rests on something Greenhouse does not document (Assessment
+API: https://developers.greenhouse.io/assessment.html) carries an ``UNCONFIRMED``
+comment, so that a sandbox finding changes one line here rather than a hunt through the
+connector. Nothing in this module does I/O: the endpoint handlers, ``deliver_result`` and
+the Harvest enrichment all call these pure functions on the SDK's values.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
+from gateway.sdk import OrderStatus, OrderView, ReceivedOrder, ResultValue, ResultView
 
 JSON = dict[str, Any]
 
 # Where the guesses are (each is marked UNCONFIRMED again where it is used):
-#   body_media_type_acceptable  the Content-Type of Greenhouse's bodies
 #   source_key                  send_test may repeat; ``url`` identifies one sent test
 #   _PROFILE_PATH               the profile URL's form, the only carrier of Greenhouse ids
 #   PENDING_STATUSES            free-form non-complete statuses, never shown (we think)
@@ -32,41 +30,17 @@ JSON = dict[str, Any]
 #   RESULT_PATCH_METHOD         the PATCH carries the org key (our inbound key) as Basic user
 #   DEFAULT_CALLBACK_HOSTS      *.greenhouse.io; other regional hosts are unknown
 #   list_tests with no tests    an empty array (the picker is then empty, presumably)
-
-# --- transport and limits ------------------------------------------------------------------
-
-# UNCONFIRMED (greenhouse.md §1.3): Greenhouse never states the Content-Type of its bodies.
-# We accept a missing one and any JSON type; a form or multipart body is refused with 415.
-JSON_MEDIA_TYPES = ("application/json",)
-
-
-def body_media_type_acceptable(content_type: str | None) -> bool:
-    media = (content_type or "").split(";", 1)[0].strip().lower()
-    return not media or media in JSON_MEDIA_TYPES or media.endswith("+json")
-
-
-# Longest strings we store from a partner body; the order's URL columns hold 2000.
-MAX_URL = 2000
-MAX_NAME = 255
-MAX_EMAIL = 320
+# The Content-Type of Greenhouse's bodies is not documented either; the core accepts a
+# missing one and any JSON type.
 
 # --- send_test -----------------------------------------------------------------------------
 
-# UNCONFIRMED as a stable contract (greenhouse.md §1.5): the profile URL has the form
+# UNCONFIRMED as a stable contract: the profile URL has the form
 # ``https://app.greenhouse.io/people/{candidate_id}?application_id={application_id}``. It is
 # the only place a send_test carries Greenhouse ids, so we parse it when it has that path
 # and query, on any host (regional hosts are UNCONFIRMED too), and keep None otherwise.
 _PROFILE_PATH = re.compile(r"^/people/(\d{1,20})/?$")
 _NUMERIC_ID = re.compile(r"^\d{1,20}$")
-
-
-class InvalidPayload(ValueError):
-    """A partner body that is JSON but not the documented shape; ``errors`` name the fields."""
-
-    def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -85,89 +59,31 @@ class SendTest:
     sent_by: str | None
 
 
-def _is_http_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+def _stripped(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value.strip() or None if isinstance(value, str) else None
 
 
-class _Reader:
-    """Collects every field error at once, so one 400 tells the caller all that is wrong."""
+def parse_send_test(payload: Mapping[str, Any]) -> SendTest:
+    """Read a ``send_test`` body that passed ``schemas.SEND_TEST_REQUEST``: candidate
+    fields are nested under ``candidate``; ``url`` and ``sent_by`` are top-level.
 
-    def __init__(self) -> None:
-        self.errors: list[dict[str, str]] = []
-
-    def fail(self, field: str, message: str) -> None:
-        self.errors.append({"field": field, "message": message})
-
-    def string(self, data: Mapping[str, Any], key: str, field: str, *, required: bool, limit: int) -> str | None:
-        value = data.get(key)
-        if value is None or (isinstance(value, str) and not value.strip() and required):
-            if required:
-                self.fail(field, "This field is required.")
-            return None
-        if not isinstance(value, str):
-            self.fail(field, "Must be a string.")
-            return None
-        if len(value) > limit:
-            self.fail(field, f"Must be at most {limit} characters.")
-            return None
-        return value.strip() or None
-
-
-def parse_send_test(payload: Any) -> SendTest:
-    """Read the ``send_test`` body (greenhouse.md §1.5): candidate fields are nested under
-    ``candidate``; ``url`` and ``sent_by`` are top-level.
-
-    Required (400 when absent or null): ``partner_test_id``, ``candidate.first_name``,
-    ``candidate.last_name``, ``candidate.email`` (where the test is sent) and ``url`` (where
-    the result is announced). ``greenhouse_profile_url`` is documented as required but only
-    links back, so a missing one costs the link, not the order. ``preferred_name`` is newer
-    than most integrations and treated as nullable.
+    ``greenhouse_profile_url`` is documented as required but only links back, so a
+    missing one costs the link, not the order; ``preferred_name`` is newer than most
+    integrations and treated as nullable. Surrounding blanks are dropped.
     """
-    if not isinstance(payload, dict):
-        raise InvalidPayload("The send_test body must be a JSON object.", [])
-    read = _Reader()
-    partner_test_id = read.string(payload, "partner_test_id", "partner_test_id", required=True, limit=MAX_NAME)
-    url = read.string(payload, "url", "url", required=True, limit=MAX_URL)
-    if url is not None and not _is_http_url(url):
-        read.fail("url", "Must be an http(s) URL.")
-    sent_by = read.string(payload, "sent_by", "sent_by", required=False, limit=MAX_EMAIL)
-    candidate = payload.get("candidate")
-    fields: dict[str, str | None] = {}
-    if not isinstance(candidate, dict):
-        read.fail("candidate", "This field is required and must be an object.")
-    else:
-        for key, required, limit in (
-            ("first_name", True, MAX_NAME),
-            ("last_name", True, MAX_NAME),
-            ("email", True, MAX_EMAIL),
-            ("preferred_name", False, MAX_NAME),
-            ("phone_number", False, MAX_NAME),
-            ("resume_url", False, MAX_URL),
-            ("greenhouse_profile_url", False, MAX_URL),
-        ):
-            fields[key] = read.string(candidate, key, f"candidate.{key}", required=required, limit=limit)
-        if fields["email"] is not None:
-            try:
-                validate_email(fields["email"])
-            except DjangoValidationError:
-                read.fail("candidate.email", "Must be an email address.")
-    if read.errors:
-        raise InvalidPayload("The send_test body is invalid.", read.errors)
+    candidate = payload["candidate"]
     return SendTest(
-        partner_test_id=partner_test_id or "",
-        url=url or "",
-        first_name=fields["first_name"] or "",
-        last_name=fields["last_name"] or "",
-        email=fields["email"] or "",
-        preferred_name=fields["preferred_name"],
-        phone_number=fields["phone_number"],
-        resume_url=fields["resume_url"],
-        profile_url=fields["greenhouse_profile_url"],
-        sent_by=sent_by,
+        partner_test_id=payload["partner_test_id"].strip(),
+        url=payload["url"].strip(),
+        first_name=candidate["first_name"].strip(),
+        last_name=candidate["last_name"].strip(),
+        email=candidate["email"].strip(),
+        preferred_name=_stripped(candidate, "preferred_name"),
+        phone_number=_stripped(candidate, "phone_number"),
+        resume_url=_stripped(candidate, "resume_url"),
+        profile_url=_stripped(candidate, "greenhouse_profile_url"),
+        sent_by=_stripped(payload, "sent_by"),
     )
 
 
@@ -193,18 +109,20 @@ def profile_ids(profile_url: str | None) -> tuple[str | None, str | None]:
 def source_key(request: SendTest) -> str:
     """The idempotency key of a ``send_test``.
 
-    UNCONFIRMED (greenhouse.md §1.5): whether Greenhouse retries ``send_test`` or sends the
-    same request twice is not documented. We assume it may, and that ``url`` is unique per
-    Greenhouse take-home test, so the same ``url`` means the same interview.
+    UNCONFIRMED: whether Greenhouse retries ``send_test`` or sends the same request twice
+    is not documented. We assume it may, and that ``url`` is unique per Greenhouse
+    take-home test, so the same ``url`` means the same interview.
     """
     return request.url
 
 
-def order_fields(request: SendTest) -> JSON:
-    """The order columns a ``send_test`` fills (``order_receive``'s ``fields``).
+def received_order(request: SendTest, *, callback_hosts: Sequence[str]) -> ReceivedOrder:
+    """The order a ``send_test`` asks for.
 
     Greenhouse-only candidate details (preferred name, phone, the 7-day resume link) ride in
     ``candidate.passthrough``, so a GDPR erase removes them with the rest of the candidate.
+    ``url`` is where the result PATCH goes; the core refuses it unless its host matches
+    ``callback_hosts``.
     """
     candidate_id, application_id = profile_ids(request.profile_url)
     passthrough = {
@@ -216,8 +134,8 @@ def order_fields(request: SendTest) -> JSON:
         )
         if value is not None
     }
-    return {
-        "candidate": {
+    return ReceivedOrder(
+        candidate={
             "remote_id": candidate_id,
             "first_name": request.first_name,
             "last_name": request.last_name,
@@ -225,32 +143,32 @@ def order_fields(request: SendTest) -> JSON:
             "profile_url": request.profile_url,
             "passthrough": passthrough or None,
         },
-        "application": {"remote_id": application_id} if application_id else None,
-        "requester": {"email": request.sent_by} if request.sent_by else None,
-        # Where the result PATCH goes (greenhouse.md §1.8).
-        "partner_callback_url": request.url,
-    }
+        application={"remote_id": application_id} if application_id else None,
+        requester={"email": request.sent_by} if request.sent_by else None,
+        callback_url=request.url,
+        callback_field="url",
+        callback_hosts=tuple(callback_hosts),
+    )
 
 
 # --- test_status -----------------------------------------------------------------------------
 
-COMPLETE = "complete"  # the only value Greenhouse acts on (greenhouse.md §1.7), exactly so
+COMPLETE = "complete"  # the only value Greenhouse acts on, exactly so
 # Free-form values for everything else. UNCONFIRMED whether Greenhouse shows them anywhere.
 PENDING_STATUSES = {
-    "open": "open",
-    "in_progress": "in_progress",
-    "completed": "in_progress",  # completed but not reportable yet (see is_reportable)
-    "cancelled": "cancelled",
-    "expired": "expired",
-    "failed": "error",
+    OrderStatus.OPEN: "open",
+    OrderStatus.IN_PROGRESS: "in_progress",
+    OrderStatus.COMPLETED: "in_progress",  # completed but not reportable yet (see is_reportable)
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.EXPIRED: "expired",
+    OrderStatus.FAILED: "error",
 }
 # A final result lacking the profile URL or a numeric score cannot be reported as complete:
 # Greenhouse requires the URL (documented) and the contract and our simulator require the
 # score (CONTRACT §4.1); the status says what is missing instead.
 AWAITING_DETAILS = "awaiting_result_details"
-FINAL_RESULT_VALUES = frozenset({"completed", "passed", "failed"})
 
-# UNCONFIRMED (greenhouse.md §1.7): no range is documented for ``partner_score``; an integer
+# UNCONFIRMED: no range is documented for ``partner_score``; an integer
 # percentage is conventional. When the vendor gives both ``min`` and ``max`` we report the
 # percentage of that range, rounded to ``PERCENT_DECIMALS``; without them, the value as
 # written (so "87", "87%" and 87 all give 87). Out-of-range values are not clamped: hiding
@@ -295,11 +213,11 @@ def partner_score(score: Mapping[str, Any] | None) -> int | float | None:
     return _json_number(value)
 
 
-def is_final(result: Any) -> bool:
-    return result is not None and result.result_value in FINAL_RESULT_VALUES
+def is_final(result: ResultView | None) -> TypeGuard[ResultView]:
+    return result is not None and result.is_final
 
 
-def is_reportable(result: Any) -> bool:
+def is_reportable(result: ResultView | None) -> TypeGuard[ResultView]:
     """Whether ``test_status`` can say ``complete`` (and so whether a PATCH is worth sending):
     a final result with a profile URL and a numeric score."""
     return is_final(result) and bool(result.result_url) and partner_score(result.score) is not None
@@ -316,16 +234,15 @@ def _text(value: Any) -> str | None:
     return value if len(value) <= METADATA_TEXT_LIMIT else value[: METADATA_TEXT_LIMIT - 1] + "…"
 
 
-def metadata(order: Any, result: Any) -> JSON:
-    """A flat object of strings, numbers and booleans (greenhouse.md §1.7): keys are labels
-    Greenhouse shows as they are, so they are written for recruiters. Empty values are left
-    out rather than sent as null."""
+def metadata(order: OrderView, result: ResultView) -> JSON:
+    """A flat object of strings, numbers and booleans: keys are labels Greenhouse shows as
+    they are, so they are written for recruiters. Empty values are left out, not null."""
     score = result.score or {}
     items: list[tuple[str, Any]] = [
         ("Test", _text((order.package or {}).get("name"))),
         ("Result", result.result_value),
         ("Result (vendor)", _text(result.result_source_value)),
-        ("Passed", {"passed": True, "failed": False}.get(result.result_value or "")),
+        ("Passed", {ResultValue.PASSED: True, ResultValue.FAILED: False}.get(result.result_value or "")),
         ("Score", _text(score.get("value"))),
         ("Score label", _text(score.get("label"))),
         ("Min score", _text(score.get("min"))),
@@ -337,7 +254,7 @@ def metadata(order: Any, result: Any) -> JSON:
     return {label: value for label, value in items if value is not None}
 
 
-def test_status_body(order: Any, result: Any) -> JSON:
+def test_status_body(order: OrderView, result: ResultView | None) -> JSON:
     """The ``test_status`` answer: all four keys, always (nulls while not complete)."""
     if is_reportable(result):
         return {
@@ -352,8 +269,8 @@ def test_status_body(order: Any, result: Any) -> JSON:
 
 # --- result PATCH ----------------------------------------------------------------------------
 
-# UNCONFIRMED (greenhouse.md §1.8): the docs' PATCH example carries the same Basic credential
-# as Greenhouse's calls to us, i.e. the org key (our inbound key) as user, empty password.
+# UNCONFIRMED: the docs' PATCH example carries the same Basic credential as Greenhouse's
+# calls to us, i.e. the org key (our inbound key) as user, empty password.
 RESULT_PATCH_METHOD = "PATCH"
 DEFAULT_CALLBACK_HOSTS = ("*.greenhouse.io",)  # UNCONFIRMED: regional hosts; configurable
 
@@ -371,14 +288,12 @@ def _clip(value: Any) -> str | None:
     return text[:MAX_REPORT_TEXT]
 
 
-def parse_response_error(payload: Any) -> JSON:
-    """Normalise a ``response_error`` report (greenhouse.md §1.9) for the event payload.
+def parse_response_error(payload: Mapping[str, Any]) -> JSON:
+    """Normalise a ``response_error`` report (any JSON object) for the event payload.
 
-    It is the only feedback channel Greenhouse has, so a report with an unexpected shape is
-    kept as best we can rather than refused: only a non-object body is an error.
+    It is the only feedback channel Greenhouse has, so a report with an unexpected shape
+    is kept as best we can rather than refused: every value becomes text.
     """
-    if not isinstance(payload, dict):
-        raise InvalidPayload("The response_error body must be a JSON object.", [])
     errors = payload.get("errors")
     if not isinstance(errors, list):
         errors = [] if errors is None else [errors]
@@ -392,7 +307,7 @@ def parse_response_error(payload: Any) -> JSON:
 
 # --- Harvest enrichment ----------------------------------------------------------------------
 
-# Harvest application statuses (greenhouse.md §2.8) onto StackOne's application_status values.
+# Harvest application statuses onto StackOne's application_status values.
 APPLICATION_STATUS = {
     "active": "active",
     "rejected": "rejected",

@@ -1,4 +1,4 @@
-"""Greenhouse, simulated, for tests and the offline demo (see ``providers/greenhouse.md``).
+"""Greenhouse, simulated, for tests and the offline demo (https://developers.greenhouse.io/).
 
 Greenhouse *calls* the partner (``list_tests``, ``send_test``, ``test_status``,
 ``response_error``) and checks each answer strictly: the driver methods do that with
@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
-from connectors.loopback import LoopbackServer
+from gateway.sdk.loopback import LoopbackServer
 
 JSON = dict[str, Any]
 Reply = tuple[int, list[tuple[str, str]], bytes]  # status, headers, body
@@ -618,7 +618,7 @@ class GreenhouseSimulator:
         return payload
 
     def response_error(self, api_call: str, errors: list[str], **context: str | None) -> None:
-        """POST a §1.9 report. ``context``: partner_test_id, partner_test_name,
+        """POST a ``response_error`` report. ``context``: partner_test_id, partner_test_name,
         partner_interview_id, candidate_email; unknown ones are left out, as Greenhouse does."""
         body = {"api_call": api_call, "errors": list(errors),
                 **{key: value for key, value in context.items() if value is not None}}

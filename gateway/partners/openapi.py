@@ -42,8 +42,8 @@ def openapi_schema(schema: Any) -> Any:
         return schema
     result: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in ("$schema", "$id"):
-            continue
+        if key in ("$schema", "$id") or (key == "required" and not value):
+            continue  # OpenAPI 3.0 wants a non-empty "required", or none
         if key == "type" and isinstance(value, list):
             kinds = [kind for kind in value if kind != "null"]
             if len(kinds) == 1:

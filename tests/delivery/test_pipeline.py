@@ -930,7 +930,7 @@ def test_commits_queue_at_most_one_waiting_drain(monkeypatch):
     from gateway.delivery import dispatch as dispatching
 
     queued = []
-    monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append(task.name))
+    monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append(task))
     cache.delete(dispatching.DRAIN_PENDING_KEY)
     with override_settings(GATEWAY_TASK_RUNNER="celery"):
         for _ in range(3):
@@ -941,7 +941,7 @@ def test_commits_queue_at_most_one_waiting_drain(monkeypatch):
         assert queued == ["delivery.drain", "delivery.drain"]
     cache.delete(dispatching.DRAIN_PENDING_KEY)
     with override_settings(GATEWAY_TASK_RUNNER="sync"):  # the in-process runners: one task per row
-        monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append((task.name, *args)))
+        monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append((task, *args)))
         dispatching.dispatch(["dlv_4"])
         assert queued[-1] == ("delivery.send", "dlv_4")
 
@@ -956,7 +956,7 @@ def test_the_celery_sweeper_drains_what_no_task_sends(tenant, make_ats_order, re
     dead = bare_row(tenant, order, receiver.url + "/dead", attempts=1, locked_until=now - timedelta(seconds=1),
                     lease_token="dead")
     queued = []
-    monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append(task.name))
+    monkeypatch.setattr(dispatching, "enqueue", lambda task, *args: queued.append(task))
     with override_settings(GATEWAY_TASK_RUNNER="celery"):
         assert deliveries_sweep_task.run() == 2
         assert deliveries_drain_task.run() == {"sent": 0, "failed": 0, "released": 0}

@@ -30,7 +30,7 @@ from connectors.greenhouse.simulator import (
     validate_send_test_response,
     validate_test_status,
 )
-from connectors.loopback import LoopbackServer
+from gateway.sdk.loopback import LoopbackServer
 
 KEY = "gh_inbound_key_0123456789abcdef"
 HARVEST = "harvest-demo-key"

@@ -1,5 +1,6 @@
 """Fixtures for the Greenhouse connector: a registry holding it, a linked account with a
-published catalog, and a Django client that calls the partner endpoints as Greenhouse."""
+published catalog, a Django client that calls the partner endpoints as Greenhouse, and
+the context the core hands the connector for that account."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from django.test import Client
 
 from connectors.greenhouse.connector import GreenhouseConnector
-from connectors.registry import override_registry
+from gateway.registry import override_registry
+from gateway.sdk import Context
 from tests.conftest import TenantHandle, basic
 
 BASE = "/connectors/greenhouse"
@@ -26,7 +28,7 @@ CALLBACK_URL = "https://app.greenhouse.io/integrations/testing_partners/take_hom
 
 
 def send_test_body(**changes: Any) -> dict[str, Any]:
-    """The documented send_test body (greenhouse.md §1.5), with top-level changes."""
+    """The documented send_test body, with top-level changes."""
     body = {
         "partner_test_id": "tpl-backend-01",
         "candidate": {
@@ -101,6 +103,13 @@ class GreenhouseAccount:
         response = self.unified().get(f"/unified/ats/assessments/orders/{order_id}")
         assert response.status_code == 200, response.content
         return response.json()["data"]
+
+    def context(self) -> Context:
+        """What the core hands the connector for this account (a fresh snapshot)."""
+        from gateway.ports import context_for
+        from gateway.tenancy.models import Account
+
+        return context_for(Account.objects.get(id=self.id))
 
     def subscribe(self, events: list[str], url: str = "https://hooks.example.com/gw") -> str:
         response = self.tenant.client.post("/webhook_endpoints", {"url": url, "events": events}, format="json")

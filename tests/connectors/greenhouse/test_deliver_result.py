@@ -1,5 +1,5 @@
 """``GreenhouseConnector.deliver_result``: the "Mark Test as Completed" PATCH, built at send
-time from the order's current state (greenhouse.md §1.8, CONTRACT §4.1)."""
+time from the order's current state (Greenhouse's Assessment API, CONTRACT §4.1)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from connectors.base import AccountContext, OutboundRequestSpec
 from connectors.greenhouse.connector import GreenhouseConnector
-from gateway.assessments.connectors import account_context
-from gateway.assessments.models import Order
-from gateway.delivery.outbound import host_matches
+from gateway.delivery.models import Delivery, DeliveryKind, DeliveryStatus
+from gateway.outbound import host_matches
+from gateway.sdk import OutboundRequestSpec
 from gateway.tenancy.models import Account
 from tests.conftest import basic
 from tests.connectors.greenhouse.conftest import (
@@ -19,27 +18,35 @@ from tests.connectors.greenhouse.conftest import (
     FINAL_RESULT,
     GreenhouseAccount,
     link_greenhouse,
-    send_test_body,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-def _deliver(account_id: str, interview_id: str) -> OutboundRequestSpec | None:
-    account = Account.objects.get(id=account_id)
-    order = Order.objects.get(id=interview_id)
-    return GreenhouseConnector().deliver_result(account_context(account), order)
+def _deliver(account: GreenhouseAccount, interview_id: str) -> OutboundRequestSpec | None:
+    ctx = account.context()
+    order = ctx.orders.get(interview_id)
+    assert order is not None
+    return GreenhouseConnector().deliver_result(ctx, order)
+
+
+def _send(row_id: str) -> Delivery:
+    from gateway.delivery.sender import delivery_send
+
+    delivery_send(row_id)
+    return Delivery.objects.get(id=row_id)
 
 
 def test_a_final_result_gives_an_empty_patch_to_the_stored_url(gh: GreenhouseAccount) -> None:
     interview_id = gh.partner.send_test()
     gh.report_result(interview_id, FINAL_RESULT)
-    spec = _deliver(gh.id, interview_id)
+    spec = _deliver(gh, interview_id)
     assert spec is not None
     assert spec.method == "PATCH"
     assert spec.url == CALLBACK_URL
     assert spec.json is None
     assert dict(spec.headers) == {"Authorization": basic(gh.key)}
+    assert tuple(spec.secrets) == (gh.key,)
     assert tuple(spec.allowed_hosts) == ("*.greenhouse.io",)  # the schema's default
     assert host_matches("app.greenhouse.io", spec.allowed_hosts)
 
@@ -61,16 +68,15 @@ def test_nothing_to_send_until_test_status_would_say_complete(
     interview_id = gh.partner.send_test()
     if result is not None:
         gh.report_result(interview_id, result)
-    assert _deliver(gh.id, interview_id) is None
+    assert _deliver(gh, interview_id) is None
 
 
 def test_allowed_hosts_come_from_the_accounts_callback_hosts(tenant: Any) -> None:
     account = link_greenhouse(tenant, settings={"callback_hosts": ["127.0.0.1", "*.gh.example"]})
-    interview_id = account.partner.send_test()
+    interview_id = account.partner.send_test(url="https://eu.gh.example/take_home_tests/1")
     account.report_result(interview_id, FINAL_RESULT)
-    spec = _deliver(account.id, interview_id)
+    spec = _deliver(account, interview_id)
     assert spec is not None and tuple(spec.allowed_hosts) == ("127.0.0.1", "*.gh.example")
-    # The URL came from Greenhouse: the pipeline refuses it when its host is not allowed.
     assert not host_matches("app.greenhouse.io", spec.allowed_hosts)
 
 
@@ -78,42 +84,32 @@ def test_the_credential_is_the_current_inbound_key(gh: GreenhouseAccount) -> Non
     interview_id = gh.partner.send_test()
     gh.report_result(interview_id, FINAL_RESULT)
     rotated = gh.tenant.client.post(f"/accounts/{gh.id}/inbound_key").json()["inbound"]["api_key"]
-    spec = _deliver(gh.id, interview_id)
+    spec = _deliver(gh, interview_id)
     assert spec is not None and spec.headers["Authorization"] == basic(rotated)
-
-
-def test_the_context_need_not_carry_the_key(gh: GreenhouseAccount) -> None:
-    interview_id = gh.partner.send_test()
-    gh.report_result(interview_id, FINAL_RESULT)
-    ctx = AccountContext(account_id=gh.id, credentials={}, settings={})
-    spec = GreenhouseConnector().deliver_result(ctx, Order.objects.get(id=interview_id))
-    assert spec is not None and spec.headers["Authorization"] == basic(gh.key)
-    assert tuple(spec.allowed_hosts) == ("*.greenhouse.io",)
 
 
 def test_an_erased_order_or_unlinked_account_sends_nothing(gh: GreenhouseAccount, tenant: Any) -> None:
     interview_id = gh.partner.send_test()
     gh.report_result(interview_id, FINAL_RESULT)
     assert gh.unified().delete(f"/unified/ats/assessments/orders/{interview_id}").status_code == 204
-    assert _deliver(gh.id, interview_id) is None
+    assert _deliver(gh, interview_id) is None
 
     other = link_greenhouse(tenant)
     second = other.partner.send_test()
     other.report_result(second, FINAL_RESULT)
-    order = Order.objects.get(id=second)
-    ctx = account_context(Account.objects.get(id=other.id))
+    order = other.context().orders.get(second)
     assert tenant.client.delete(f"/accounts/{other.id}").status_code == 204
-    assert GreenhouseConnector().deliver_result(ctx, order) is None
+    ctx = other.context()  # what the sender sees now: the key is revoked
+    assert ctx.account.inbound_key is None
+    assert order is not None and GreenhouseConnector().deliver_result(ctx, order) is None
 
 
 def test_a_corrected_result_is_delivered_again(gh: GreenhouseAccount) -> None:
-    from gateway.delivery.models import Delivery, DeliveryKind
-
     interview_id = gh.partner.send_test()
     gh.report_result(interview_id, FINAL_RESULT)
     gh.report_result(interview_id, {**FINAL_RESULT, "score": {"value": "50", "max": "50", "min": "0"}})
     assert Delivery.objects.filter(order_id=interview_id, kind=DeliveryKind.PARTNER).count() == 2
-    assert _deliver(gh.id, interview_id) is not None
+    assert _deliver(gh, interview_id) is not None
 
 
 def test_an_empty_allowlist_is_refused_and_never_means_any_host(tenant: Any) -> None:
@@ -125,25 +121,21 @@ def test_an_empty_allowlist_is_refused_and_never_means_any_host(tenant: Any) -> 
     interview_id = account.partner.send_test()
     account.report_result(interview_id, FINAL_RESULT)
     Account.objects.filter(id=account.id).update(settings={"callback_hosts": []})  # legacy row
-    from gateway.delivery.models import Delivery, DeliveryKind, DeliveryStatus
-    from gateway.delivery.sender import delivery_send
-
-    row = Delivery.objects.get(order_id=interview_id, kind=DeliveryKind.PARTNER)
-    delivery_send(row.id)
-    row.refresh_from_db()
+    row = _send(Delivery.objects.get(order_id=interview_id, kind=DeliveryKind.PARTNER).id)
     assert row.status == DeliveryStatus.FAILED
     assert "callback_hosts" in row.last_error and row.last_status_code is None
 
 
-def test_the_pipeline_refuses_a_callback_outside_callback_hosts(gh: GreenhouseAccount) -> None:
-    sender = pytest.importorskip("gateway.delivery.sender")
-    from gateway.delivery.models import Delivery, DeliveryKind
-
-    interview_id = gh.partner.post(
-        "send_test", {**send_test_body(), "url": "http://127.0.0.1:9/v1/partner/take_home_tests/1"}
-    ).json()["partner_interview_id"]
-    gh.report_result(interview_id, FINAL_RESULT)
-    row = Delivery.objects.get(order_id=interview_id, kind=DeliveryKind.PARTNER)
-    assert sender.delivery_send(row.id) == "failed"
-    row.refresh_from_db()
-    assert row.status == "failed" and "callback_hosts" in row.last_error
+def test_the_pipeline_refuses_a_callback_no_longer_in_callback_hosts(tenant: Any) -> None:
+    """send_test refuses a url outside callback_hosts; one stored before the setting
+    changed is refused at send time, before any connection."""
+    account = link_greenhouse(tenant, settings={"callback_hosts": ["127.0.0.1"]})
+    interview_id = account.partner.send_test(url="http://127.0.0.1:9/v1/partner/take_home_tests/1")
+    patched = account.tenant.client.patch(
+        f"/accounts/{account.id}", {"settings": {"callback_hosts": ["*.greenhouse.io"]}}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+    account.report_result(interview_id, FINAL_RESULT)
+    row = _send(Delivery.objects.get(order_id=interview_id, kind=DeliveryKind.PARTNER).id)
+    assert row.status == DeliveryStatus.FAILED and "callback_hosts" in row.last_error
+    assert row.last_status_code is None

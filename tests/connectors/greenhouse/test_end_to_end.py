@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from connectors.greenhouse.simulator import DEFAULT_HARVEST_KEY, GreenhouseSimulator
-from connectors.loopback import LoopbackServer
 from gateway.assessments.models import Order
 from gateway.delivery.models import Delivery, DeliveryKind, EventType
+from gateway.sdk.loopback import LoopbackServer
 from tests.connectors.greenhouse.conftest import CATALOG, FINAL_RESULT, link_greenhouse
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,14 +8,18 @@ from typing import Any
 
 import pytest
 
-from connectors.greenhouse.enrich import order_enrich
+from connectors.greenhouse.connector import GreenhouseConnector
 from connectors.greenhouse.simulator import DEFAULT_HARVEST_KEY, GreenhouseSimulator
-from connectors.greenhouse.tasks import greenhouse_order_enrich
-from connectors.loopback import LoopbackServer
 from gateway.assessments.models import Order
+from gateway.sdk.loopback import LoopbackServer
 from tests.connectors.greenhouse.conftest import GreenhouseAccount, link_greenhouse, send_test_body
 
 pytestmark = pytest.mark.django_db
+
+
+def order_enrich(account: GreenhouseAccount, order_id: str) -> bool:
+    """The ``enrich_order`` job, run as the core runs it: with a fresh context."""
+    return GreenhouseConnector().enrich_order(account.context(), order_id=order_id)
 
 
 @pytest.fixture
@@ -58,7 +62,7 @@ def test_fills_application_status_and_job(tenant: Any, sim: GreenhouseSimulator,
     candidate, application = demo["candidates"][0], demo["applications"][0]
     interview_id = _send(account, _profile(candidate["id"], application["id"]))
 
-    assert order_enrich(interview_id) is True
+    assert order_enrich(account, interview_id) is True
     order = account.order(interview_id)
     assert order["application"]["remote_id"] == str(application["id"])
     assert order["application"]["application_status"] == {"value": "active", "source_value": "active"}
@@ -73,10 +77,9 @@ def test_fills_application_status_and_job(tenant: Any, sim: GreenhouseSimulator,
 def test_is_safe_to_run_twice(tenant: Any, sim: GreenhouseSimulator, demo: dict[str, Any]) -> None:
     account = _harvest_account(tenant, sim)
     interview_id = _send(account, _profile(demo["candidates"][0]["id"], demo["applications"][0]["id"]))
-    assert order_enrich(interview_id) is True
+    assert order_enrich(account, interview_id) is True
     calls, version = _harvest_calls(sim), Order.objects.get(id=interview_id).version
-    assert order_enrich(interview_id) is True
-    greenhouse_order_enrich(interview_id)  # the task, called directly, does the same
+    assert order_enrich(account, interview_id) is True
     assert _harvest_calls(sim) == calls
     assert Order.objects.get(id=interview_id).version == version
 
@@ -87,7 +90,7 @@ def test_without_application_id_uses_the_candidates_only_application(
     account = _harvest_account(tenant, sim)
     candidate = demo["candidates"][1]
     interview_id = _send(account, _profile(candidate["id"]))
-    assert order_enrich(interview_id) is True
+    assert order_enrich(account, interview_id) is True
     assert account.order(interview_id)["application"]["remote_id"] == str(candidate["application_ids"][0])
 
 
@@ -96,7 +99,7 @@ def test_an_application_of_another_candidate_is_not_used(
 ) -> None:
     account = _harvest_account(tenant, sim)
     interview_id = _send(account, _profile(demo["candidates"][0]["id"], demo["applications"][2]["id"]))
-    assert order_enrich(interview_id) is False
+    assert order_enrich(account, interview_id) is False
     assert account.order(interview_id)["job"] is None
 
 
@@ -107,21 +110,23 @@ def test_harvest_failures_are_logged_and_leave_the_order_alone(
     interview_id = _send(account, _profile(demo["candidates"][0]["id"], demo["applications"][0]["id"]))
     before = account.order(interview_id)
     with caplog.at_level(logging.WARNING, logger="connectors.greenhouse.enrich"):
-        assert order_enrich(interview_id) is False
+        assert order_enrich(account, interview_id) is False
     assert account.order(interview_id) == before
     assert any(interview_id in r.getMessage() and "401" in r.getMessage() for r in caplog.records)
     assert not any("revoked-key" in r.getMessage() for r in caplog.records)
 
     unknown = _send(account, _profile(1, 2))
-    assert order_enrich(unknown) is False
+    assert order_enrich(account, unknown) is False
 
 
 def test_nothing_to_do_without_a_key_ids_or_order(tenant: Any, sim: GreenhouseSimulator, demo: dict[str, Any]) -> None:
     plain = link_greenhouse(tenant)
-    assert order_enrich(plain.partner.send_test()) is False
+    assert order_enrich(plain, plain.partner.send_test()) is False
     account = _harvest_account(tenant, sim)
-    assert order_enrich(_send(account, None)) is False  # no ids to look up
-    assert order_enrich("ord_doesnotexist") is False
+    assert order_enrich(account, _send(account, None)) is False  # no ids to look up
+    assert order_enrich(account, "ord_doesnotexist") is False
+    other = _harvest_account(tenant, sim)
+    assert order_enrich(other, _send(account, _profile(5550001, 7770001))) is False  # not this account's
     assert _harvest_calls(sim) == 0
 
 
@@ -129,5 +134,5 @@ def test_an_erased_order_is_not_enriched(tenant: Any, sim: GreenhouseSimulator, 
     account = _harvest_account(tenant, sim)
     interview_id = _send(account, _profile(demo["candidates"][0]["id"], demo["applications"][0]["id"]))
     assert account.unified().delete(f"/unified/ats/assessments/orders/{interview_id}").status_code == 204
-    assert order_enrich(interview_id) is False
+    assert order_enrich(account, interview_id) is False
     assert Order.objects.get(id=interview_id).job is None

@@ -1,5 +1,6 @@
 """The Harvest v1 client against the simulator's Harvest over real loopback HTTP, plus a few
-narrow ``responses`` cases for answers the simulator never gives."""
+narrow ``responses`` cases for answers the simulator never gives. The client calls
+through ``Recording``, the gateway's guarded client kept as ``ctx.http`` keeps it."""
 
 from __future__ import annotations
 
@@ -24,10 +25,20 @@ from connectors.greenhouse.harvest import (
     harvest_client_for,
 )
 from connectors.greenhouse.simulator import DEFAULT_HARVEST_KEY, GreenhouseSimulator
-from connectors.loopback import LoopbackServer
-from gateway.delivery.outbound import OutboundClient
+from gateway.outbound import OutboundClient
+from gateway.ports.http import RecordingHttp
+from gateway.sdk import AccountSnapshot, Context
+from gateway.sdk.loopback import LoopbackServer
 from tests.conftest import basic
 from tests.connectors.greenhouse.conftest import FakeClock
+
+
+class Recording(RecordingHttp):
+    """``ctx.http`` as the core builds it, its records kept in ``calls``."""
+
+    def __init__(self, *, allowed_hosts: list[str], timeout: float = 10.0) -> None:
+        self.calls: list[Any] = []
+        super().__init__(OutboundClient(allowed_hosts=allowed_hosts, timeout=timeout), self.calls)
 
 
 @pytest.fixture
@@ -47,6 +58,7 @@ def sim(clock: FakeClock) -> Iterator[GreenhouseSimulator]:
 def _client(sim: GreenhouseSimulator, clock: FakeClock, **options: Any) -> HarvestV1Client:
     return HarvestV1Client(
         api_key=options.pop("api_key", DEFAULT_HARVEST_KEY),
+        http=options.pop("http", None) or Recording(allowed_hosts=["127.0.0.1"]),
         base_url=f"{sim.public_url}/v1",
         sleep=clock.sleep,
         clock=clock,
@@ -59,7 +71,8 @@ def _harvest_requests(sim: GreenhouseSimulator) -> list[Any]:
 
 
 def test_reads_objects_with_basic_auth(sim: GreenhouseSimulator, clock: FakeClock) -> None:
-    client = _client(sim, clock)
+    http = Recording(allowed_hosts=["127.0.0.1"])
+    client = _client(sim, clock, http=http)
     application = client.get_application(7770001)
     assert application["candidate_id"] == 5550001 and application["status"] == "active"
     job = client.get_job(application["jobs"][0]["id"])
@@ -68,8 +81,8 @@ def test_reads_objects_with_basic_auth(sim: GreenhouseSimulator, clock: FakeCloc
     assert candidate["application_ids"] == [7770001]
     sent = _harvest_requests(sim)
     assert [r.headers["Authorization"] for r in sent] == [basic(DEFAULT_HARVEST_KEY)] * 3
-    assert len(client.calls) == 3 and all(c.status == 200 for c in client.calls)
-    assert DEFAULT_HARVEST_KEY not in json.dumps([c.as_dict() for c in client.calls])
+    assert len(http.calls) == 3 and all(c.status == 200 for c in http.calls)
+    assert DEFAULT_HARVEST_KEY not in json.dumps([c.as_dict() for c in http.calls])
 
 
 def test_missing_object_is_not_found(sim: GreenhouseSimulator, clock: FakeClock) -> None:
@@ -88,8 +101,9 @@ def test_a_non_numeric_id_is_never_sent(sim: GreenhouseSimulator, clock: FakeClo
 
 def test_wrong_key_is_an_auth_error(sim: GreenhouseSimulator, clock: FakeClock) -> None:
     with pytest.raises(HarvestAuthError) as caught:
-        _client(sim, clock, api_key="wrong").get_job(2201)
-    assert caught.value.status == 401
+        _client(sim, clock, api_key="wrong-harvest-key").get_job(2201)
+    assert caught.value.status == 401 and caught.value.account_error
+    assert "wrong-harvest-key" not in json.dumps([c.as_dict() for c in caught.value.calls])
 
 
 @pytest.mark.parametrize("skip_count", [False, True])
@@ -143,7 +157,7 @@ def test_a_wait_longer_than_max_wait_stops_instead(sim: GreenhouseSimulator, clo
     client = _client(sim, clock, max_wait=1)
     with pytest.raises(HarvestRateLimited) as caught:
         client.get_job(2201)
-    assert caught.value.retry_after == 10 and clock.sleeps == []
+    assert caught.value.retry_after == 10 and caught.value.status == 429 and clock.sleeps == []
 
 
 def test_422_is_parsed_into_field_errors(sim: GreenhouseSimulator, clock: FakeClock) -> None:
@@ -155,14 +169,25 @@ def test_422_is_parsed_into_field_errors(sim: GreenhouseSimulator, clock: FakeCl
     assert str(error) == "Validation error: per_page: per_page must be 1 to 500 and page at least 1"
 
 
-def test_client_for_an_account() -> None:
-    assert harvest_client_for(credentials={}, settings={}) is None
-    client = harvest_client_for(
-        credentials={"harvest_api_key": "k"},
-        settings={"harvest_base_url": "https://h.example/v1/", "on_behalf_of": "4410"},
-    )
+def _context(credentials: dict[str, Any], settings: dict[str, Any], clock: FakeClock) -> Context:
+    account = AccountSnapshot(id="acc_1", provider="greenhouse", status="active", credentials=credentials,
+                              settings=settings)
+    unused: Any = None  # the Harvest client uses the account, http, clock and sleep only
+    return Context(account=account, http=Recording(allowed_hosts=[]), tokens=unused, cache=unused,
+                   orders=unused, catalog=unused, defer=unused, public_url="http://testserver",
+                   clock=clock, sleep=clock.sleep)
+
+
+def test_client_for_an_account(clock: FakeClock) -> None:
+    assert harvest_client_for(_context({}, {}, clock)) is None
+    ctx = _context({"harvest_api_key": "k"}, {"harvest_base_url": "https://h.example/v1/", "on_behalf_of": "4410"},
+                   clock)
+    client = harvest_client_for(ctx)
     assert isinstance(client, HarvestV1Client)
     assert (client.base_url, client.on_behalf_of) == ("https://h.example/v1", "4410")
+    assert (client.http, client.sleep, client.clock) == (ctx.http, ctx.sleep, ctx.clock)
+    default = harvest_client_for(_context({"harvest_api_key": "k"}, {}, clock))
+    assert isinstance(default, HarvestV1Client) and default.base_url == "https://harvest.greenhouse.io/v1"
 
 
 # --- narrow cases with ``responses`` ------------------------------------------------------
@@ -182,7 +207,7 @@ def _mock_client(clock: FakeClock, **options: Any) -> HarvestV1Client:
         base_url=BASE,
         sleep=clock.sleep,
         clock=clock,
-        http=OutboundClient(allowed_hosts=["harvest.test"]),
+        http=Recording(allowed_hosts=["harvest.test"]),
         **options,
     )
 
@@ -310,8 +335,9 @@ def test_no_answer_is_a_harvest_error(clock: FakeClock) -> None:
         base_url="http://127.0.0.1:9/v1",
         sleep=clock.sleep,
         clock=clock,
-        http=OutboundClient(allowed_hosts=["127.0.0.1"], timeout=2),
+        http=Recording(allowed_hosts=["127.0.0.1"], timeout=2),
     )
     with pytest.raises(HarvestError) as caught:
         client.get_job(1)
     assert caught.value.status is None and caught.value.calls[0].error
+    assert client.http.calls == caught.value.calls  # type: ignore[attr-defined]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from connectors.greenhouse import mapping
+from gateway.sdk import OrderView, ResultView
+
+NOW = datetime(2026, 3, 2, 14, 5, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -53,8 +56,9 @@ def test_profile_ids(url: str | None, expected: tuple[str | None, str | None]) -
     assert mapping.profile_ids(url) == expected
 
 
-def _result(**fields: Any) -> Any:
-    defaults = dict(
+def _result(**fields: Any) -> ResultView:
+    defaults: dict[str, Any] = dict(
+        id="res_1",
         result_value=None,
         result_source_value=None,
         result_url=None,
@@ -63,7 +67,16 @@ def _result(**fields: Any) -> Any:
         start_date=None,
         submission_date=None,
     )
-    return SimpleNamespace(**{**defaults, **fields})
+    return ResultView(**{**defaults, **fields})
+
+
+def _order(status: str, package: dict[str, Any]) -> OrderView:
+    return OrderView(
+        id="ord_1", account_id="acc_1", remote_id=None, status=status, package=package, candidate=None,
+        application=None, job=None, requester=None, passthrough=None, test_url=None, deadline=None,
+        partner_callback_url=None, candidate_link=None, received_from_partner=True, erased=False, version=1,
+        created_at=NOW, updated_at=NOW,
+    )  # fmt: skip
 
 
 def test_pending_statuses_follow_the_order() -> None:
@@ -74,12 +87,12 @@ def test_pending_statuses_follow_the_order() -> None:
         ("expired", "expired"),
         ("failed", "error"),
     ]:
-        order = SimpleNamespace(status=status, package={})
+        order = _order(status, {})
         assert mapping.test_status_body(order, None)["partner_status"] == expected
 
 
 def test_complete_needs_url_and_score() -> None:
-    order = SimpleNamespace(status="completed", package={"name": "T"})
+    order = _order("completed", {"name": "T"})
     done = _result(result_value="completed", result_url="https://v.example/r", score={"value": "1"})
     assert mapping.test_status_body(order, done)["partner_status"] == "complete"
     assert (
@@ -90,7 +103,7 @@ def test_complete_needs_url_and_score() -> None:
 
 
 def test_metadata_leaves_out_empty_values() -> None:
-    order = SimpleNamespace(status="completed", package={"name": None})
+    order = _order("completed", {"name": None})
     done = _result(result_value="completed", result_url="https://v.example/r", score={"value": "1"}, summary="   ")
     assert mapping.metadata(order, done) == {"Result": "completed", "Score": "1"}
 
@@ -102,8 +115,27 @@ def test_parse_response_error_keeps_what_it_can() -> None:
     assert report["api_call"] == "send_test"
     assert report["errors"][:2] == ["a", "3"] and len(report["errors"]) <= mapping.MAX_REPORT_ERRORS
     assert report["partner_interview_id"] is None and "extra" not in report
-    with pytest.raises(mapping.InvalidPayload):
-        mapping.parse_response_error(["not", "an", "object"])
+    odd = mapping.parse_response_error({"errors": "one string", "api_call": 3, "partner_test_id": 7})
+    assert (odd["api_call"], odd["errors"], odd["partner_test_id"]) == ("3", ["one string"], "7")
+    assert mapping.parse_response_error({"api_call": "x" * 5000})["api_call"] == "x" * mapping.MAX_REPORT_TEXT
+
+
+def test_parse_send_test_strips_and_keeps_blank_optionals_as_none() -> None:
+    sent = mapping.parse_send_test(
+        {
+            "partner_test_id": " tpl-1 ",
+            "url": "https://app.greenhouse.io/t/1",
+            "candidate": {"first_name": " Ada ", "last_name": "N", "email": "ada@example.org ", "phone_number": "  "},
+            "sent_by": None,
+        }
+    )
+    assert (sent.partner_test_id, sent.first_name, sent.email) == ("tpl-1", "Ada", "ada@example.org")
+    assert sent.phone_number is None and sent.profile_url is None and sent.sent_by is None
+    order = mapping.received_order(sent, callback_hosts=["*.greenhouse.io"])
+    assert (order.callback_url, order.callback_field, tuple(order.callback_hosts)) == (
+        "https://app.greenhouse.io/t/1", "url", ("*.greenhouse.io",)
+    )
+    assert order.candidate["passthrough"] is None and order.application is None and order.requester is None
 
 
 def test_harvest_job_and_application_mapping() -> None:

@@ -1,5 +1,6 @@
 """The four Greenhouse partner endpoints, through Django's test client, exactly as
-greenhouse.md §1 and CONTRACT §4.1 describe them."""
+Greenhouse's Assessment API and CONTRACT §4.1 describe them. The core mounts, authenticates
+and validates them from the connector's declaration; these tests hold it to the contract."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from connectors.greenhouse.connector import GreenhouseConnector
 from connectors.greenhouse.simulator import (
     validate_list_tests,
     validate_send_test_response,
@@ -89,8 +91,10 @@ def test_rotated_key_replaces_the_old_one(gh: GreenhouseAccount) -> None:
 def test_wrong_method_is_405(gh: GreenhouseAccount) -> None:
     response = gh.partner.post("list_tests", {})
     assert response.status_code == 405
-    assert response["Allow"] == "GET"
-    assert gh.partner.get("send_test").status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json()["message"] == "Method POST not allowed."
+    wrong = gh.partner.get("send_test")
+    assert wrong.status_code == 405 and wrong["Allow"] == "POST"
 
 
 # --- list_tests ----------------------------------------------------------------------------
@@ -160,6 +164,30 @@ def test_send_test_is_idempotent_on_url(gh: GreenhouseAccount) -> None:
     assert Delivery.objects.filter(event_type=EventType.CREATED).count() == 2
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/v1/partner/take_home_tests/1",
+        "https://app.greenhouse.io.evil.example/take_home_tests/1",
+        "https://greenhouse.io@evil.example/take_home_tests/1",
+    ],
+)
+def test_send_test_refuses_a_url_outside_callback_hosts(gh: GreenhouseAccount, url: str) -> None:
+    gh.subscribe(["ats_assessments.created"])
+    response = gh.partner.post("send_test", send_test_body(url=url))
+    assert response.status_code == 400, response.content
+    assert [error["field"] for error in response.json()["errors"]] == ["url"]
+    assert Order.objects.count() == 0
+    assert Delivery.objects.count() == 0
+
+
+def test_send_test_accepts_a_url_on_the_accounts_callback_hosts(tenant: Any) -> None:
+    account = link_greenhouse(tenant, settings={"callback_hosts": ["*.gh.example"]})
+    assert account.partner.post("send_test", send_test_body()).status_code == 400  # *.greenhouse.io no longer
+    interview_id = account.partner.send_test(url="https://eu.gh.example/take_home_tests/1")
+    assert Order.objects.get(id=interview_id).partner_callback_url == "https://eu.gh.example/take_home_tests/1"
+
+
 def test_send_test_emits_created_for_subscribed_endpoints(gh: GreenhouseAccount) -> None:
     gh.subscribe(["ats_assessments.created"])
     gh.subscribe(["ats_assessments.partner_error"], url="https://hooks.example.com/other")
@@ -208,8 +236,11 @@ def _without_candidate_field(name: str) -> dict[str, Any]:
         (send_test_body(candidate={**send_test_body()["candidate"], "email": "not-an-email"}), ["candidate.email"]),
         (
             send_test_body(candidate={"email": None, "first_name": 1, "last_name": ""}),
-            ["candidate.first_name", "candidate.last_name", "candidate.email"],
+            ["candidate.email", "candidate.first_name", "candidate.last_name"],  # in field order
         ),
+        (send_test_body(candidate={**send_test_body()["candidate"], "last_name": "   "}), ["candidate.last_name"]),
+        (send_test_body(candidate={**send_test_body()["candidate"], "phone_number": 5}), ["candidate.phone_number"]),
+        (send_test_body(sent_by=["r@example.org"]), ["sent_by"]),
     ],
 )
 def test_send_test_refuses_an_incomplete_body_with_field_errors(
@@ -283,43 +314,51 @@ def test_send_test_without_sent_by_has_no_requester(gh: GreenhouseAccount) -> No
     assert gh.order(interview_id)["requester"] is None
 
 
-def test_send_test_schedules_enrichment_only_with_a_harvest_key(
+def test_send_test_defers_enrichment_of_new_orders_with_a_harvest_key(
     tenant: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from connectors.greenhouse import tasks
-
     settings.GATEWAY_TASK_RUNNER = "sync"
-    enriched: list[str] = []
-    monkeypatch.setattr(tasks, "order_enrich", enriched.append)
+    enriched: list[tuple[str, str]] = []
+
+    def enrich_order(self: GreenhouseConnector, ctx: Any, *, order_id: str) -> bool:
+        enriched.append((ctx.account_id, order_id))
+        return True
+
+    monkeypatch.setattr(GreenhouseConnector, "enrich_order", enrich_order)
     plain = link_greenhouse(tenant)
     with django_capture_on_commit_callbacks(execute=True):
         plain.partner.send_test()
     assert enriched == []
 
     harvest = link_greenhouse(tenant, credentials={"harvest_api_key": "hk"})
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        interview_id = harvest.partner.send_test()
-    assert len(callbacks) == 1  # queued only once the order is committed
     with django_capture_on_commit_callbacks(execute=True):
-        harvest.partner.send_test()  # a repeat creates nothing, so queues nothing
-    assert enriched == [interview_id]
+        interview_id = harvest.partner.send_test()
+        assert enriched == []  # run only once the order is committed
+    assert enriched == [(harvest.id, interview_id)]
+    with django_capture_on_commit_callbacks(execute=True):
+        harvest.partner.send_test()  # a repeat creates nothing, so defers nothing
+    assert enriched == [(harvest.id, interview_id)]
 
 
-def test_send_test_survives_a_broker_that_refuses_the_task(
+def test_send_test_survives_a_broker_that_refuses_the_job(
     tenant: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from connectors.greenhouse import tasks
+    from gateway.assessments.tasks import connector_job_task
 
-    def refuse(order_id: str) -> None:
+    refused: list[Any] = []
+
+    def refuse(*args: Any) -> None:
+        refused.append(args)
         raise ConnectionError("broker down")
 
     settings.GATEWAY_TASK_RUNNER = "celery"
-    monkeypatch.setattr(tasks.greenhouse_order_enrich, "delay", refuse)
+    monkeypatch.setattr(connector_job_task, "delay", refuse)
     account = link_greenhouse(tenant, credentials={"harvest_api_key": "hk"})
     with django_capture_on_commit_callbacks(execute=True):
         response = account.partner.post("send_test", send_test_body())
     assert response.status_code == 200
     assert Order.objects.count() == 1
+    assert len(refused) == 1  # the job was offered to the broker, which refused it
 
 
 # --- test_status -------------------------------------------------------------------------------
@@ -462,7 +501,7 @@ def test_response_error_is_stored_as_a_partner_error_event(
     everything = gh.subscribe(["*"], url="https://hooks.example.com/all")
     gh.subscribe(["ats_assessments.created"], url="https://hooks.example.com/created")
     interview_id = gh.partner.send_test()
-    with caplog.at_level(logging.WARNING, logger="connectors.greenhouse.services"):
+    with caplog.at_level(logging.WARNING, logger="connectors.greenhouse.connector"):
         response = gh.partner.post("response_error", {**REPORT, "partner_interview_id": interview_id})
     assert response.status_code == 200
     assert response.json() == {"status": 200}
