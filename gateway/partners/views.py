@@ -41,6 +41,25 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 
+def _readable(error: Any) -> str:
+    """jsonschema's messages quote the offending value and the schema; callers read these."""
+    kind = error.validator
+    if kind == "required":
+        return "This field is required."
+    if kind == "type":
+        kinds = error.validator_value
+        return f"Must be of type {kinds if isinstance(kinds, str) else ' or '.join(kinds)}."
+    if kind == "minLength" and error.validator_value == 1:
+        return "This field may not be blank."
+    if kind in ("minLength", "maxLength"):
+        return f"Must be {'at least' if kind == 'minLength' else 'at most'} {error.validator_value} characters."
+    if kind == "enum":
+        return "Must be one of: " + ", ".join(map(str, error.validator_value))[:200] + "."
+    if kind in ("pattern", "format"):
+        return "Not a valid value."
+    return error.message[:300]
+
+
 def schema_errors(schema: Mapping[str, Any], value: Any, *, prefix: str = "") -> list[dict[str, str]]:
     """One ``{"field", "message"}`` per problem, ``field`` the dotted path (``candidate.email``)."""
     errors = []
@@ -50,7 +69,7 @@ def schema_errors(schema: Mapping[str, Any], value: Any, *, prefix: str = "") ->
             missing = next((name for name in error.validator_value if name not in error.instance), None)
             path.append(str(missing))
         errors.append({"field": ".".join([*filter(None, [prefix]), *path]) or prefix or "body",
-                       "message": error.message[:300]})
+                       "message": _readable(error)})
     return errors[:50]
 
 
