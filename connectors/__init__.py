@@ -1,1 +1,3 @@
-"""Connectors: one package per partner, found through the ``gateway.connectors`` entry points."""
+"""The built-in connectors: one package per partner, each importing the connector SDK
+(``gateway.sdk``) and nothing else of the gateway, registered through the same
+entry-point group a partner's pip package uses (see pyproject.toml)."""
