@@ -1,6 +1,6 @@
 """One loader process of scenario 3: commits provider results at a paced rate.
 
-Each result goes through ``order_sync_from_provider``, the write TestDome's webhook and
+Each result goes through ``order_apply_provider_state``, the write TestDome's webhook and
 reconciliation perform: result stored, order moved, ``ats_assessments.updated`` queued
 in the outbox in the same transaction, the Celery task sent after commit. The time after
 that commit is written out per order, to be set against the receiver's arrival times.
@@ -17,20 +17,23 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+from gateway.sdk import ProviderState, ResultData
 
-def mapped_result(n: int) -> dict:
+
+def mapped_result(n: int) -> ProviderState:
     now = datetime.now(UTC)
-    return {
-        "status": "completed",
-        "result": {
-            "score": {"label": "Score", "value": str(40 + n % 60), "min": "0", "max": "100"},
-            "result": {"value": "passed" if n % 3 else "failed", "source_value": "completed"},
-            "result_url": f"https://app.testdome.com/reports/{n}",
-            "summary": "4 of 5 questions solved.",
-            "start_date": now - timedelta(minutes=45),
-            "submission_date": now,
-        },
-    }
+    return ProviderState(
+        status="completed",
+        result=ResultData(
+            score={"label": "Score", "value": str(40 + n % 60), "min": "0", "max": "100"},
+            result_value="passed" if n % 3 else "failed",
+            result_source_value="completed",
+            result_url=f"https://app.testdome.com/reports/{n}",
+            summary="4 of 5 questions solved.",
+            start_date=now - timedelta(minutes=45),
+            submission_date=now,
+        ),
+    )
 
 
 def _commit_with_retry(commit, patience: float = 120.0) -> None:  # type: ignore[no-untyped-def]
@@ -65,8 +68,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from connectors.testdome.sync import order_sync_from_provider
     from gateway.assessments.models import Order
+    from gateway.assessments.services import order_apply_provider_state
 
     with open(args.ids) as handle:
         ids = json.load(handle)
@@ -76,7 +79,7 @@ def main() -> None:
         wait = due - time.time()
         if wait > 0:
             time.sleep(wait)
-        _commit_with_retry(lambda i=index: order_sync_from_provider(Order(id=ids[i]), mapped_result(i)))
+        _commit_with_retry(lambda i=index: order_apply_provider_state(order=Order(id=ids[i]), state=mapped_result(i)))
         rows.append((ids[index], due, time.time()))
     with open(args.out, "w") as handle:
         json.dump({"rows": rows, "cpu_seconds": time.process_time()}, handle)

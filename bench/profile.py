@@ -110,8 +110,8 @@ def _profile(bench: Bench, what: str, n: int, top: int) -> None:
 def _testdome_account(bench: Bench) -> str:
     """A TestDome account on a simulator served from this process."""
     from bench import fixtures
-    from gateway.sdk.loopback import LoopbackServer
     from connectors.testdome.simulator import TestDomeSimulator
+    from gateway.sdk.loopback import LoopbackServer
 
     sim = TestDomeSimulator(client_id=fixtures.TESTDOME_CLIENT_ID, client_secret=fixtures.TESTDOME_CLIENT_SECRET)
     sim.seed_tests(20)
@@ -127,14 +127,14 @@ def _testdome_account(bench: Bench) -> str:
 def _profile_deliver(bench: Bench, n: int, top: int, *, commits: bool = False) -> None:
     """The worker's side: one ``delivery_send`` per outbox row, to a loopback receiver;
     or, with ``commits``, the side before it: results committed by
-    ``order_sync_from_provider`` (as scenario 3's loaders do)."""
+    ``order_apply_provider_state`` (as scenario 3's loaders do)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from bench import fixtures
     from bench.receiver import Records, handler_for
-    from connectors.testdome.sync import order_sync_from_provider
     from gateway.assessments.models import Order, Package
+    from gateway.assessments.services import order_apply_provider_state
     from gateway.delivery.models import Delivery
     from gateway.delivery.sender import delivery_send
 
@@ -152,18 +152,18 @@ def _profile_deliver(bench: Bench, n: int, top: int, *, commits: bool = False) -
     from bench.pipeline_loader import mapped_result
 
     if commits:
-        order_sync_from_provider(Order(id=ids[0]), mapped_result(0))
+        order_apply_provider_state(order=Order(id=ids[0]), state=mapped_result(0))
         with CaptureQueriesContext(connection) as queries:
-            order_sync_from_provider(Order(id=ids[1]), mapped_result(1))
+            order_apply_provider_state(order=Order(id=ids[1]), state=mapped_result(1))
         print(f"{len(queries)} SQL queries per result:", file=sys.stderr)
         for query in queries.captured_queries:
             print("   ", query["sql"][:200], file=sys.stderr)
-        _run_profiled(lambda: [order_sync_from_provider(Order(id=order_id), mapped_result(i))
+        _run_profiled(lambda: [order_apply_provider_state(order=Order(id=order_id), state=mapped_result(i))
                                for i, order_id in enumerate(ids[2:])], top)
         server.shutdown()
         return
     for i, order_id in enumerate(ids):
-        order_sync_from_provider(Order(id=order_id), mapped_result(i))
+        order_apply_provider_state(order=Order(id=order_id), state=mapped_result(i))
     rows = list(Delivery.objects.filter(account=account).order_by("id").values_list("id", flat=True))
     with CaptureQueriesContext(connection) as queries:
         delivery_send(rows[0])

@@ -12,8 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from connectors.loopback import LoopbackServer
 from connectors.testdome.simulator import TestDomeSimulator
+from gateway.sdk.loopback import LoopbackServer
 
 
 def with_stats(sim: TestDomeSimulator) -> Callable[..., list[bytes]]:

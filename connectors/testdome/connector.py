@@ -1,66 +1,61 @@
 """TestDome (provider role): the tenant orders tests; results come back by webhook (a
-trigger only) and reconciliation. Protocol: shared/providers/testdome.md.
+trigger only) and reconciliation. Protocol: TestDome's public API guide
+(https://testdome.com/integrations/api) and webhook page
+(https://testdome.com/integrations/api/webhooks).
 
-Kept light to import (the registry loads it at start-up): Django-dependent modules (the
-webhook view, the tasks, the sync service) are imported only when used.
+The core mounts ``POST /connectors/testdome/webhooks/<token>``, validates the event
+against ``webhook_schema``, answers at once (TestDome wants a 2xx within 30 s and
+retries once at most) and then asks ``handle_webhook`` which orders to re-read; it
+re-reads them through ``fetch_result``, and every open order every ``reconcile_every``
+seconds, because webhooks come late, rarely twice, sometimes never, and not at all when
+manual scoring ends. TestDome signs nothing: the unguessable token in the path only
+selects the account, and nothing the payload says is trusted.
+
+TestDome emails the candidate their test link itself and exposes no personal link
+through the API, so an order's ``test_url`` stays null unless a candidate ever carries
+one (``mapping.personal_test_url``).
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from connectors.base import (
-    AccountContext,
-    Capability,
-    Connector,
-    CreatedOrder,
-    InboundKind,
-    OrderRequest,
-    ProviderError,
-    RemotePackage,
-    Role,
-)
 from connectors.testdome import mapping
 from connectors.testdome.client import MAX_RETRY_AFTER, TestDomeApiError, TestDomeClient
-
-if TYPE_CHECKING:
-    from django.urls import URLPattern, URLResolver
+from gateway.sdk import (
+    Capability,
+    Connector,
+    Context,
+    CreatedOrder,
+    InboundKind,
+    InvalidInput,
+    OrderRequest,
+    OrderStatus,
+    OrderView,
+    ProviderError,
+    ProviderState,
+    RemotePackage,
+    Role,
+    Webhook,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DEADLINE_DAYS = 7
 CANDIDATE_EXPAND = ["test", "activities"]
-
-
-def order_email(order_or_candidate: Any) -> str | None:
-    candidate = (
-        order_or_candidate
-        if isinstance(order_or_candidate, Mapping)
-        else getattr(order_or_candidate, "candidate", None)
-    )
-    for email in (candidate or {}).get("emails") or []:
-        value = email.get("value") if isinstance(email, Mapping) else None
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def order_test_id(order: Any) -> str | None:
-    package = getattr(order, "package", None) or {}
-    remote_id = package.get("remote_id") if isinstance(package, Mapping) else None
-    return str(remote_id) if remote_id not in (None, "") else None
+CORRELATION_HEADER = "X-TestDome-CorrelationId"
+DEDUPE_TTL = 2 * 24 * 3600  # TestDome's retry comes within hours; keep two days
+WEBHOOK_FANOUT_LIMIT = 100  # orders re-read for one webhook whose candidate id is unknown
+OPEN_STATUSES = frozenset({OrderStatus.OPEN, OrderStatus.IN_PROGRESS})  # TestDome may still change them
 
 
 def _numeric_id(value: Any, field: str) -> int:
     text = str(value).strip()
     if not text.isdigit():
-        from gateway.api.errors import ValidationFailed
-
-        raise ValidationFailed.field(field, "TestDome ids are numbers.")
+        raise InvalidInput.field(field, "TestDome ids are numbers.")
     return int(text)
 
 
@@ -71,6 +66,8 @@ class TestDomeConnector(Connector):
     name = "TestDome"
     role = Role.PROVIDER
     inbound = InboundKind.WEBHOOK_TOKEN
+    allowed_hosts = ("api.testdome.com",)
+    reconcile_every = 600.0
     capabilities = frozenset(
         {
             Capability.LIST_PACKAGES,
@@ -78,6 +75,7 @@ class TestDomeConnector(Connector):
             Capability.CANCEL_ORDER,
             Capability.FETCH_RESULT,
             Capability.HANDLE_WEBHOOK,
+            Capability.CHECK,
         }
     )
     credentials_schema: ClassVar[dict[str, Any]] = {
@@ -85,15 +83,15 @@ class TestDomeConnector(Connector):
         "oneOf": [
             {
                 "properties": {
-                    "email": {"type": "string", "minLength": 3},
-                    "api_password": {"type": "string", "minLength": 1},
+                    "email": {"type": "string", "minLength": 3, "title": "Email"},
+                    "api_password": {"type": "string", "minLength": 1, "title": "API password", "writeOnly": True},
                 },
                 "required": ["email", "api_password"],
             },
             {
                 "properties": {
-                    "client_id": {"type": "string", "minLength": 1},
-                    "client_secret": {"type": "string", "minLength": 1},
+                    "client_id": {"type": "string", "minLength": 1, "title": "Client id"},
+                    "client_secret": {"type": "string", "minLength": 1, "title": "Client secret", "writeOnly": True},
                 },
                 "required": ["client_id", "client_secret"],
             },
@@ -109,51 +107,34 @@ class TestDomeConnector(Connector):
             "reply_to": {"type": "string", "format": "email"},
         },
     }
+    webhook_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "description": "TestDome's CandidateEvent. A trigger only: the gateway re-reads the candidate.",
+        "required": ["candidateId"],
+        "properties": {
+            "candidateId": {"type": ["string", "integer"], "minLength": 1, "maxLength": 100, "pattern": r"\S"},
+            "testId": {"description": "The candidate's test (a number)."},
+            "status": {"description": "Completed, DidNotTake or Canceled."},
+        },
+    }
 
-    def __init__(
-        self,
-        *,
-        timer: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-        max_retry_after: float = MAX_RETRY_AFTER,
-    ) -> None:
-        # Injectable so that token expiry, deadlines and Retry-After are testable without
-        # sleeping; the registry builds it with the defaults.
-        self.timer, self.sleep, self.max_retry_after = timer, sleep, max_retry_after
+    def __init__(self, *, max_retry_after: float = MAX_RETRY_AFTER) -> None:
+        self.max_retry_after = max_retry_after  # the longest Retry-After waited out in place
 
-    def client(self, ctx: AccountContext) -> TestDomeClient:
-        return TestDomeClient(ctx, timer=self.timer, sleep=self.sleep, max_retry_after=self.max_retry_after)
-
-    # --- inbound --------------------------------------------------------------------------
-
-    def urls(self) -> Sequence[URLPattern | URLResolver]:
-        from django.urls import path
-
-        from connectors.testdome.webhooks import webhook_receive
-
-        return [path("webhooks/<str:token>", webhook_receive, name="webhook")]
-
-    def openapi_paths(self) -> dict[str, dict[str, Any]]:
-        from connectors.testdome.openapi import PATHS
-
-        return PATHS
+    def client(self, ctx: Context) -> TestDomeClient:
+        return TestDomeClient(ctx, max_retry_after=self.max_retry_after)
 
     def inbound_urls(self, *, account_id: str, secret: str, public_url: str) -> dict[str, Any]:
         """The URL to paste into TestDome's "Webhook URL" field (one per TestDome account)."""
         return {"webhook_url": f"{public_url}/connectors/{self.provider}/webhooks/{secret}"}
 
-    def handle_webhook(self, account: Any, payload: Mapping[str, Any], headers: Mapping[str, str]) -> None:
-        """Accept one webhook as a trigger: drop duplicates, queue the re-read."""
-        from connectors.testdome.webhooks import candidate_event_parse, webhook_accept
-
-        event = candidate_event_parse(payload)
-        if event is not None:
-            correlation = next((v for k, v in headers.items() if k.lower() == "x-testdome-correlationid"), None)
-            webhook_accept(account_id=account.id, event=event, correlation_id=correlation)
+    def check(self, ctx: Context) -> None:
+        """A fresh token request (a cached token proves nothing about today's password)."""
+        self.client(ctx).token_fetch()
 
     # --- packages -------------------------------------------------------------------------
 
-    def list_packages(self, ctx: AccountContext) -> list[RemotePackage]:
+    def list_packages(self, ctx: Context) -> list[RemotePackage]:
         """Published, unarchived tests, every page. The filters are also applied here, in
         case a server ignores one (``isPublished`` is not in the documented TestModel)."""
         tests = self.client(ctx).list_all("/tests", {"$filter[archived]": "false", "$filter[isPublished]": "true"})
@@ -169,7 +150,7 @@ class TestDomeConnector(Connector):
 
     # --- orders ---------------------------------------------------------------------------
 
-    def create_order(self, ctx: AccountContext, request: OrderRequest) -> CreatedOrder:
+    def create_order(self, ctx: Context, request: OrderRequest) -> CreatedOrder:
         """Invite by email, then look the new candidate up (the invite answer carries no
         id). If the look-up finds nothing, the order is created without ``remote_id`` and
         the webhook or the reconciliation attaches it later by test and email.
@@ -177,18 +158,16 @@ class TestDomeConnector(Connector):
         ``passthrough`` may carry TestDome's own invite fields ``body``, ``replyTo`` and
         ``proctoringEnabled``.
         """
-        from gateway.api.errors import ValidationFailed
-
         test_id = _numeric_id(request.package_remote_id, "package.remote_id")
-        email = order_email(request.candidate)
+        email = request.candidate_email
         if email is None:
-            raise ValidationFailed.field("candidate.emails", "At least one email is required.")
+            raise InvalidInput.field("candidate.emails", "At least one email is required.")
         extra = dict(request.passthrough or {})
-        now = datetime.fromtimestamp(self.timer(), UTC)
+        now = datetime.fromtimestamp(ctx.clock(), UTC)
         days = int(ctx.settings.get("invite_deadline_days") or DEFAULT_DEADLINE_DAYS)
         deadline = request.deadline or now + timedelta(days=days)
         if deadline <= now:
-            raise ValidationFailed.field("deadline", "The deadline must be in the future.")
+            raise InvalidInput.field("deadline", "The deadline must be in the future.")
         reply_to = (
             extra.get("replyTo")
             or ctx.settings.get("reply_to")
@@ -196,7 +175,7 @@ class TestDomeConnector(Connector):
             or ctx.credentials.get("email")
         )
         if not reply_to:
-            raise ValidationFailed.field(
+            raise InvalidInput.field(
                 "requester.email",
                 "TestDome needs a reply-to address: give requester.email or set the account's reply_to.",
             )
@@ -207,15 +186,14 @@ class TestDomeConnector(Connector):
             "replyTo": str(reply_to),
             "proctoringEnabled": extra.get("proctoringEnabled") is True,
         }
-        client = self.client(ctx)
-        answer = client.post(f"/tests/{test_id}/candidates/invite-via-email", body) or {}
+        answer = self.client(ctx).post(f"/tests/{test_id}/candidates/invite-via-email", body) or {}
         failed = [str(e).strip().lower() for e in answer.get("failedEmails") or []]
         if email.lower() in failed:
             raise TestDomeApiError(
                 f"TestDome could not invite the candidate: {answer.get('message') or 'failed email'}",
                 status=200,
                 codes=["FailedEmails"],
-                calls=client.records,
+                calls=list(ctx.calls),
             )
         candidate = self.candidate_find(ctx, str(test_id), email)
         if candidate is None:
@@ -224,7 +202,7 @@ class TestDomeConnector(Connector):
         return CreatedOrder(
             remote_id=str(candidate["id"]),
             test_url=mapping.personal_test_url(candidate),
-            status=mapping.order_status(candidate) or mapping.OPEN,
+            status=mapping.order_status(candidate) or OrderStatus.OPEN,
         )
 
     @staticmethod
@@ -240,7 +218,7 @@ class TestDomeConnector(Connector):
             "Please use the link in this email before the deadline.\n"
         )
 
-    def cancel_order(self, ctx: AccountContext, order: Any) -> None:
+    def cancel_order(self, ctx: Context, order: OrderView) -> None:
         """Cancel the invitation, then archive the candidate (best effort). A candidate
         already final (409) or gone (404) is fine: there is nothing left to stop."""
         candidate_id = order.remote_id
@@ -262,25 +240,22 @@ class TestDomeConnector(Connector):
 
     # --- results --------------------------------------------------------------------------
 
-    def fetch_result(self, ctx: AccountContext, order: Any) -> Mapping[str, Any] | None:
-        """The order's state at TestDome (``mapping.candidate_mapped``), or None when its
-        candidate cannot be found."""
-        candidate = self.candidate_for_order(ctx, order)
-        return None if candidate is None else self.candidate_result(ctx, order, candidate)
+    def fetch_result(self, ctx: Context, order: OrderView) -> ProviderState | None:
+        """The order's state at TestDome, or None when its candidate cannot be found.
 
-    def candidate_result(self, ctx: AccountContext, order: Any, candidate: Mapping[str, Any]) -> dict[str, Any]:
-        """Map a candidate, with a no-login sharing link created once it finished. The link
-        is created once per order: a stored one is reused."""
+        Once the candidate finished, a no-login sharing link is created, once per order:
+        a stored one is reused.
+        """
+        candidate = self.candidate_for_order(ctx, order)
+        if candidate is None:
+            return None
         share = None
         if mapping.needs_share_url(candidate):
-            stored = getattr(order, "result", None)
-            stored_url = getattr(stored, "result_url", None)
-            share = stored_url if stored_url and stored_url != mapping.report_url(candidate) else None
-            if share is None:
-                share = self._share_url(ctx, candidate)
+            stored = order.result.result_url if order.result else None
+            share = stored if stored and stored != mapping.report_url(candidate) else self._share_url(ctx, candidate)
         return mapping.candidate_mapped(candidate, result_url=share)
 
-    def _share_url(self, ctx: AccountContext, candidate: Mapping[str, Any]) -> str | None:
+    def _share_url(self, ctx: Context, candidate: Mapping[str, Any]) -> str | None:
         try:
             answer = self.client(ctx).post(f"/candidates/{candidate['id']}/sharing-url")
         except ProviderError as exc:
@@ -289,9 +264,62 @@ class TestDomeConnector(Connector):
         url = answer.get("shareUrl") if isinstance(answer, Mapping) else None
         return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
+    # --- webhooks -------------------------------------------------------------------------
+
+    def handle_webhook(self, ctx: Context, webhook: Webhook) -> list[str]:
+        """The orders a candidate event concerns, for the core to re-read.
+
+        By our stored candidate id first (no call); else the candidate is read and its
+        order found by id, or an unattached open order of its test and email is. An id
+        TestDome does not resolve (the documented sample is a GUID) re-reads every open
+        order of the event's test instead (bounded), which finds the candidate by the ids
+        and emails we stored.
+
+        Duplicates (same correlation id, or same candidate and status, within two days)
+        are recognised by cache markers, set once the orders are named. A duplicate
+        re-reads nothing, except an order of ours still open: that is a retry of a
+        trigger whose re-read failed, or a delivery racing the first one (a harmless
+        extra read). A lost marker (cache flush) costs one harmless re-read too.
+        """
+        event = mapping.candidate_event(webhook.payload)
+        if event is None:
+            return []
+        markers = [f"testdome:webhook:candidate:{event.candidate_id}:{event.status.lower()}"]
+        correlation = next((v for k, v in webhook.headers.items() if k.lower() == CORRELATION_HEADER.lower()), "")
+        if correlation.strip():
+            markers.append(f"testdome:webhook:correlation:{correlation.strip()[:100]}")
+        seen = any(ctx.cache.get(key) for key in markers)
+        known = ctx.orders.by_remote_id(event.candidate_id)
+        if seen:
+            logger.info("TestDome webhook for candidate %s (%s) is a duplicate", event.candidate_id, event.status)
+            return [known.id] if known is not None and known.status in OPEN_STATUSES else []
+        order_ids = [known.id] if known is not None else self._orders_for_event(ctx, event)
+        for key in markers:  # both, so a retry under a new correlation id is still recognised
+            ctx.cache.add(key, 1, DEDUPE_TTL)
+        return order_ids
+
+    def _orders_for_event(self, ctx: Context, event: mapping.CandidateEvent) -> list[str]:
+        candidate = self.candidate_get(ctx, event.candidate_id)
+        if candidate is not None:
+            order = self._order_for_candidate(ctx, candidate)
+            return [order.id] if order is not None else []
+        if not event.test_id:
+            return []
+        return [o.id for o in ctx.orders.open(package_remote_id=event.test_id, limit=WEBHOOK_FANOUT_LIMIT)]
+
+    @staticmethod
+    def _order_for_candidate(ctx: Context, candidate: Mapping[str, Any]) -> OrderView | None:
+        if candidate.get("id") is not None and (order := ctx.orders.by_remote_id(str(candidate["id"]))):
+            return order
+        test_id, email = mapping.candidate_test_id(candidate), mapping.candidate_email(candidate)
+        if not test_id or not email:
+            return None
+        unattached = ctx.orders.open(package_remote_id=test_id, unattached=True, limit=WEBHOOK_FANOUT_LIMIT)
+        return next((o for o in unattached if (o.candidate_email or "").lower() == email), None)
+
     # --- candidates -----------------------------------------------------------------------
 
-    def candidate_get(self, ctx: AccountContext, candidate_id: str) -> dict[str, Any] | None:
+    def candidate_get(self, ctx: Context, candidate_id: str) -> dict[str, Any] | None:
         """One candidate by its v3 id, or None if TestDome does not know it."""
         if not str(candidate_id).isdigit():
             return None
@@ -303,7 +331,7 @@ class TestDomeConnector(Connector):
             raise
         return found if isinstance(found, dict) else None
 
-    def candidate_find(self, ctx: AccountContext, test_id: str, email: str) -> dict[str, Any] | None:
+    def candidate_find(self, ctx: Context, test_id: str, email: str) -> dict[str, Any] | None:
         """The newest candidate of ``test_id`` with exactly this email.
 
         UNCONFIRMED: ``$filter[term]`` matching emails, and ids growing with time ("newest"
@@ -319,13 +347,13 @@ class TestDomeConnector(Connector):
         newest = max(matches, key=lambda c: int(c["id"]))
         return self.candidate_get(ctx, str(newest["id"])) or newest
 
-    def candidate_for_order(self, ctx: AccountContext, order: Any) -> dict[str, Any] | None:
+    def candidate_for_order(self, ctx: Context, order: OrderView) -> dict[str, Any] | None:
         """The order's candidate: by ``remote_id``; an order created before its candidate
         could be found (no ``remote_id``) by test and email. An order whose candidate
         vanished is never re-pointed at another candidate with the same email."""
         if order.remote_id:
             return self.candidate_get(ctx, order.remote_id)
-        test_id, email = order_test_id(order), order_email(order)
+        test_id, email = order.package_remote_id, order.candidate_email
         if test_id is None or email is None or not test_id.isdigit():
             return None
         return self.candidate_find(ctx, test_id, email)

@@ -1,23 +1,20 @@
-"""TestDome's candidate model → the gateway's unified order status and result.
+"""TestDome's candidate model and webhook event → the gateway's unified order status,
+result and provider state.
 
-Every guess about TestDome's data lives in this module, marked **UNCONFIRMED** (see
-shared/providers/testdome.md), so that checking them against the live Swagger schema
-means editing one file. The functions are pure: no HTTP, no database, no Django models
-(the unified values are plain strings equal to ``OrderStatus`` / ``ResultValue``).
+Every guess about TestDome's data lives in this module, marked **UNCONFIRMED** against
+TestDome's public API guide (https://testdome.com/integrations/api) and its webhook page
+(https://testdome.com/integrations/api/webhooks), so that checking them against the live
+Swagger schema means editing one file. The functions are pure: no HTTP, no storage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-# --- unified values (gateway.assessments.models, kept as strings to stay import-free) ----
-
-OPEN, IN_PROGRESS, COMPLETED = "open", "in_progress", "completed"
-CANCELLED, EXPIRED = "cancelled", "expired"
-R_IN_PROGRESS, R_PASSED, R_FAILED = "in_progress", "passed", "failed"
-R_CANCELLED, R_EXPIRED, R_UNMAPPED = "cancelled", "expired", "unmapped_value"
+from gateway.sdk import OrderStatus, ProviderState, ResultData, ResultValue
 
 # --- TestDome statuses ------------------------------------------------------------------
 
@@ -51,6 +48,45 @@ _TEST_LINK_RELS = ("invitation", "test-link", "testUrl")
 _COMPLETION_WORDS = ("complet", "finish", "submit")
 
 
+# --- the webhook event ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CandidateEvent:
+    """TestDome's ``CandidateEvent``, as strings: the ids only serve to look things up.
+
+    UNCONFIRMED: the documented sample ``candidateId`` is a GUID, not the numeric v3
+    candidate id; both are accepted, and a GUID is resolved through ``testId``.
+    """
+
+    candidate_id: str
+    test_id: str | None
+    status: str
+
+
+def candidate_event(payload: Any) -> CandidateEvent | None:
+    """The event, or None if it names no candidate. Unknown fields are ignored, and so is
+    a ``testId`` or ``status`` of the wrong type (the event is a trigger, not data)."""
+    if not isinstance(payload, Mapping):
+        return None
+    candidate_id, test_id, status = payload.get("candidateId"), payload.get("testId"), payload.get("status")
+    if isinstance(candidate_id, bool) or not isinstance(candidate_id, str | int):
+        return None
+    candidate_id = str(candidate_id).strip()
+    if not candidate_id or len(candidate_id) > 100:
+        return None
+    if isinstance(test_id, bool) or not isinstance(test_id, str | int) or not str(test_id).strip():
+        test_id = None
+    return CandidateEvent(
+        candidate_id=candidate_id,
+        test_id=None if test_id is None else str(test_id).strip()[:100],
+        status=status.strip()[:50] if isinstance(status, str) else "",
+    )
+
+
+# --- the candidate ----------------------------------------------------------------------------
+
+
 def normalized_status(candidate: Mapping[str, Any]) -> str:
     return str(candidate.get("status") or "").strip().lower()
 
@@ -78,15 +114,15 @@ def order_status(candidate: Mapping[str, Any]) -> str | None:
     """
     status = normalized_status(candidate)
     if status in _NOT_STARTED:
-        return OPEN
+        return OrderStatus.OPEN
     if status in _UNDERWAY:
-        return IN_PROGRESS
+        return OrderStatus.IN_PROGRESS
     if status == _COMPLETED:
-        return IN_PROGRESS if candidate.get("needsScoring") else COMPLETED
+        return OrderStatus.IN_PROGRESS if candidate.get("needsScoring") else OrderStatus.COMPLETED
     if status == _DID_NOT_TAKE:
-        return EXPIRED
+        return OrderStatus.EXPIRED
     if status in _CANCELED:
-        return CANCELLED
+        return OrderStatus.CANCELLED
     return None
 
 
@@ -96,16 +132,16 @@ def result_value(candidate: Mapping[str, Any]) -> str | None:
     if status in _NOT_STARTED:
         return None  # nothing to report yet: the order has no result
     if status in _UNDERWAY or (status == _COMPLETED and candidate.get("needsScoring")):
-        return R_IN_PROGRESS
+        return ResultValue.IN_PROGRESS
     if status == _COMPLETED:
         override = candidate.get("passedOverride")
         passed = override if isinstance(override, bool) else bool(candidate.get("passed"))
-        return R_PASSED if passed else R_FAILED
+        return ResultValue.PASSED if passed else ResultValue.FAILED
     if status == _DID_NOT_TAKE:
-        return R_EXPIRED
+        return ResultValue.EXPIRED
     if status in _CANCELED:
-        return R_CANCELLED
-    return R_UNMAPPED
+        return ResultValue.CANCELLED
+    return ResultValue.UNMAPPED
 
 
 def _number(value: Any) -> float | None:
@@ -225,48 +261,50 @@ def candidate_email(candidate: Mapping[str, Any]) -> str:
     return str(candidate.get("email") or "").strip().lower()
 
 
-def candidate_mapped(candidate: Mapping[str, Any], *, result_url: str | None = None) -> dict[str, Any]:
-    """The unified state of one candidate, as ``order_sync_from_provider`` applies it::
-
-        {"remote_id", "status", "final", "result": {score, result, result_url, summary,
-         start_date, submission_date, passthrough} | None}
+def candidate_mapped(candidate: Mapping[str, Any], *, result_url: str | None = None) -> ProviderState:
+    """The unified state of one candidate, as ``fetch_result`` hands it to the core.
 
     ``result_url`` is the no-login sharing link when the caller has one; otherwise the
-    logged-in report page is used once the candidate has finished.
+    logged-in report page is used once the candidate has finished. A candidate that has
+    not started yet has no result.
     """
-    value = result_value(candidate)
-    result = None
-    if value is not None:
-        submitted = submission_date(candidate)
-        finished = needs_share_url(candidate)
-        result = {
-            "score": score(candidate),
-            "result": {"value": value, "source_value": str(candidate.get("status") or "")},
-            "result_url": (result_url or report_url(candidate)) if finished else None,
-            "summary": summary(candidate),
-            "start_date": start_date(candidate, submitted),
-            "submission_date": submitted,
-            # Stable provider facts only: a volatile field (``betterThan`` moves whenever
-            # another candidate finishes) would announce a change that is not one.
-            "passthrough": {
-                "testdome": {
-                    "candidate_id": candidate.get("id"),
-                    "status": candidate.get("status"),
-                    "score": candidate.get("score"),
-                    "max_score": candidate.get("maxScore"),
-                    "passed": candidate.get("passed"),
-                    "passed_override": candidate.get("passedOverride"),
-                    "needs_scoring": bool(candidate.get("needsScoring")),
-                    "time_taken_seconds": candidate.get("timeTaken"),
-                    "possible_cheating": candidate.get("possibleCheating"),
-                    "report_url": report_url(candidate) if finished else None,
-                }
-            },
-        }
     cid = candidate.get("id")
-    return {
-        "remote_id": None if cid is None else str(cid),
-        "status": order_status(candidate),
-        "final": is_final(candidate),
-        "result": result,
-    }
+    return ProviderState(
+        status=order_status(candidate),
+        remote_id=None if cid is None else str(cid),
+        test_url=personal_test_url(candidate),
+        result=candidate_result(candidate, result_url=result_url),
+    )
+
+
+def candidate_result(candidate: Mapping[str, Any], *, result_url: str | None = None) -> ResultData | None:
+    value = result_value(candidate)
+    if value is None:
+        return None
+    submitted = submission_date(candidate)
+    finished = needs_share_url(candidate)
+    return ResultData(
+        result_value=value,
+        result_source_value=str(candidate.get("status") or ""),
+        score=score(candidate),
+        result_url=(result_url or report_url(candidate)) if finished else None,
+        summary=summary(candidate),
+        start_date=start_date(candidate, submitted),
+        submission_date=submitted,
+        # Stable provider facts only: a volatile field (``betterThan`` moves whenever
+        # another candidate finishes) would announce a change that is not one.
+        passthrough={
+            "testdome": {
+                "candidate_id": candidate.get("id"),
+                "status": candidate.get("status"),
+                "score": candidate.get("score"),
+                "max_score": candidate.get("maxScore"),
+                "passed": candidate.get("passed"),
+                "passed_override": candidate.get("passedOverride"),
+                "needs_scoring": bool(candidate.get("needsScoring")),
+                "time_taken_seconds": candidate.get("timeTaken"),
+                "possible_cheating": candidate.get("possibleCheating"),
+                "report_url": report_url(candidate) if finished else None,
+            }
+        },
+    )

@@ -1,8 +1,9 @@
 """Stand-alone simulator of the TestDome API: OAuth token endpoint, v3 REST API, webhooks.
 
-It follows ``providers/testdome.md`` so the gateway's connector can be exercised over real
-loopback HTTP with no internet. Where the note says UNCONFIRMED, the simulator picks one
-plausible behaviour and the docstring at that spot says which. It also serves the report page
+It follows TestDome's public API guide and webhook page (https://testdome.com/integrations/api)
+so the gateway's connector can be exercised over real loopback HTTP with no internet. Where the
+guide leaves a detail open (UNCONFIRMED in ``mapping.py``), the simulator picks one plausible
+behaviour and the docstring at that spot says which. It also serves the report page
 behind sharing URLs and a tiny ``/_sim`` control surface, so a demo can play the candidate.
 
     python -m connectors.testdome.simulator --port 8103 --email demo@example.com \\
@@ -29,7 +30,7 @@ from urllib.parse import parse_qs
 
 import requests
 
-from connectors.loopback import LoopbackServer
+from gateway.sdk.loopback import LoopbackServer
 
 TOKEN_PATH = "/token"
 API_PREFIX = "/v3"

@@ -19,6 +19,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
+from gateway.sdk.errors import ConnectorFailure
 from gateway.timefmt import isoformat_z, utcnow
 
 logger = logging.getLogger(__name__)
@@ -175,9 +176,16 @@ def _with_status(status: int, message: str, **kwargs: Any) -> GatewayError:
     return error
 
 
+def connector_failure_translate(exc: ConnectorFailure) -> GatewayError:
+    """A connector's error (``gateway.sdk.errors``), with its status, as the gateway's."""
+    return _with_status(exc.status_code, exc.message, errors=exc.errors, headers=exc.headers)
+
+
 def _translate(exc: Exception) -> GatewayError | None:
     if isinstance(exc, GatewayError):
         return exc
+    if isinstance(exc, ConnectorFailure):
+        return connector_failure_translate(exc)
     if isinstance(exc, drf.ValidationError):
         return ValidationFailed(errors=_field_errors(exc.detail))
     if isinstance(exc, drf.ParseError):

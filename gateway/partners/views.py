@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from jsonschema import Draft202012Validator
 
-from gateway.api.errors import BadRequest, GatewayError, ValidationFailed, error_body
+from gateway.api.errors import BadRequest, GatewayError, ValidationFailed, connector_failure_translate, error_body
 from gateway.assessments.connectors import provider_error_translate
 from gateway.assessments.schedules import WEBHOOK_TASK
 from gateway.partners.auth import CHALLENGES, inbound_account, presented_key
@@ -78,9 +78,7 @@ def _failure(exc: Exception) -> GatewayError | None:
     if isinstance(exc, GatewayError):
         return exc
     if isinstance(exc, ConnectorFailure):
-        error = GatewayError(exc.message, errors=exc.errors, headers=exc.headers)
-        error.status_code = exc.status_code
-        return error
+        return connector_failure_translate(exc)
     if isinstance(exc, ProviderError):
         return provider_error_translate(exc)
     return None

@@ -14,7 +14,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from connectors.loopback import LoopbackServer
+from gateway.sdk.loopback import LoopbackServer
 from connectors.testdome.simulator import TestDomeSimulator
 from tests.hardening.log_capture import (  # noqa: F401  (the session-wide secrets-in-logs check)
     pytest_configure,

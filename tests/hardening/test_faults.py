@@ -36,7 +36,7 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
-from connectors.loopback import LoopbackServer
+from gateway.sdk.loopback import LoopbackServer
 from gateway.assessments.models import Order, Package
 from gateway.assessments.services import order_receive, result_update
 from gateway.delivery.models import Delivery, DeliveryKind, DeliveryStatus

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.loopback import LoopbackServer
 from connectors.testdome.simulator import ApiError, TestDomeSimulator
+from gateway.sdk.loopback import LoopbackServer
 
 EMAIL, PASSWORD = "demo@example.com", "api-pass-123"
 CLIENT_ID, CLIENT_SECRET = "client-abc", "secret-xyz"

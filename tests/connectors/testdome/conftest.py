@@ -1,14 +1,16 @@
 """Fixtures for the TestDome connector: the simulator on real loopback HTTP, a TestDome
-account linked through the platform API, an injectable clock, and webhook replay.
+account linked through the platform API, a connector ``Context`` built by the core with
+an injectable clock and sleep, webhook replay and the core's reconciliation.
 
 TestDome's webhook POSTs are captured over real HTTP by a loopback receiver and then
 replayed into the gateway through Django's test client, so they run inside the test's
-database transaction (a second thread could not see its uncommitted rows).
+database transaction (a second thread could not see its uncommitted rows). Background
+work runs inline (``GATEWAY_TASK_RUNNER=sync``): the test client closes each response,
+which queues the core's webhook processing, which then runs at once.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -19,15 +21,20 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.cache import cache
 
-from connectors.loopback import LoopbackServer
-from connectors.registry import override_registry
 from connectors.testdome.connector import TestDomeConnector
 from connectors.testdome.simulator import TestDomeSimulator
+from gateway.assessments.pipeline import provider_reconcile
+from gateway.ports import context_for
+from gateway.registry import override_registry
+from gateway.sdk import Context
+from gateway.sdk.loopback import LoopbackServer
+from gateway.tenancy.models import Account
 
 EMAIL, PASSWORD = "recruiter@acme.example", "td-api-pass-7Yq2xK"
 CLIENT_ID, CLIENT_SECRET = "td-client-42", "td-client-secret-Zr81"
 REPLY_TO = "hr@acme.example"
 RESULTS_URL = "https://ats.acme.example/assessments/results/123"
+ORDERS = "/unified/ats/assessments/orders"
 
 
 class Slot:
@@ -75,7 +82,7 @@ class Recorder:
 
 
 class Clock:
-    """The connector's wall clock: starts at real time, moves only when told."""
+    """A wall clock for the context: starts at real time, moves only when told."""
 
     def __init__(self) -> None:
         self.now = time.time()
@@ -106,7 +113,7 @@ def _isolated(settings: Any) -> Iterator[None]:
 
 
 def _forget_local_cache(settings: Any) -> None:
-    cache.delete("testdome:reconcile:account_cursor")
+    cache.delete("reconcile:account_cursor:testdome")
     if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
         cache.clear()
 
@@ -146,8 +153,9 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def connector(clock: Clock, sleeps: list[float]) -> Iterator[TestDomeConnector]:
-    instance = TestDomeConnector(timer=clock, sleep=sleeps.append)
+def connector() -> Iterator[TestDomeConnector]:
+    """A registry holding only TestDome, so the other connectors' state cannot matter."""
+    instance = TestDomeConnector()
     with override_registry(instance):
         yield instance
 
@@ -167,6 +175,21 @@ def account(tenant: Any, connector: TestDomeConnector, sim_url: str) -> dict[str
 
 
 @pytest.fixture
+def make_ctx(clock: Clock, sleeps: list[float]) -> Any:
+    """The core's ``Context`` for a linked account, on the test's clock and sleep."""
+
+    def build(account_id: str, **overrides: Any) -> Context:
+        return context_for(Account.objects.get(pk=account_id), clock=clock, sleep=sleeps.append, **overrides)
+
+    return build
+
+
+@pytest.fixture
+def ctx(account: dict[str, Any], make_ctx: Any) -> Context:
+    return make_ctx(account["id"])
+
+
+@pytest.fixture
 def api(tenant: Any, account: dict[str, Any]) -> Any:
     return tenant.unified(account["id"])
 
@@ -179,7 +202,7 @@ def webhook_path(account: dict[str, Any]) -> str:
 @pytest.fixture
 def deliver(sim: TestDomeSimulator, recorder: Recorder, client: Any, webhook_path: str) -> Any:
     """Have the simulator send its queued webhooks (real HTTP), then replay each one into
-    the gateway; returns the gateway's responses."""
+    the gateway; returns the gateway's responses (each processed once it was answered)."""
 
     def run() -> list[Any]:
         sim.deliver_webhooks()
@@ -194,6 +217,11 @@ def deliver(sim: TestDomeSimulator, recorder: Recorder, client: Any, webhook_pat
         ]
 
     return run
+
+
+def reconcile() -> int:
+    """One run of the core's reconciliation for TestDome; how many orders changed."""
+    return provider_reconcile("testdome")
 
 
 def order_body(test_id: int | str, email: str = "jane.doe@example.com", **extra: Any) -> dict[str, Any]:
@@ -214,13 +242,9 @@ def place_order(api: Any, sim: TestDomeSimulator) -> Any:
         email: str = "jane.doe@example.com", test_id: int | None = None, **extra: Any
     ) -> tuple[dict[str, Any], int]:
         test_id = test_id or sim.add_test("Python backend", cutoff_score=60)
-        response = api.post("/unified/ats/assessments/orders", order_body(test_id, email, **extra), format="json")
+        response = api.post(ORDERS, order_body(test_id, email, **extra), format="json")
         assert response.status_code == 201, response.content
         body = response.json()
         return body, int(body["remote_id"])
 
     return run
-
-
-def json_of(response: Any) -> Any:
-    return json.loads(response.content)

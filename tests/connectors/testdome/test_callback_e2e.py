@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from connectors.loopback import LoopbackServer
 from connectors.testdome.simulator import TestDomeSimulator
 from gateway.delivery.models import Delivery, DeliveryKind, DeliveryStatus, EventType
+from gateway.sdk.loopback import LoopbackServer
 
 sender = pytest.importorskip("gateway.delivery.sender")
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from connectors.testdome import mapping
+from gateway.sdk import ProviderState
 
 
 def cand(**fields: Any) -> dict[str, Any]:
@@ -118,16 +119,37 @@ def test_links() -> None:
 
 
 def test_candidate_mapped() -> None:
-    mapped = mapping.candidate_mapped(cand(), result_url="https://share.example/r/1")
-    assert mapped["remote_id"] == "7" and mapped["status"] == "completed" and mapped["final"]
-    result = mapped["result"]
-    assert result["result"] == {"value": "passed", "source_value": "completed"}
-    assert result["result_url"] == "https://share.example/r/1"
-    assert result["passthrough"]["testdome"]["report_url"].endswith("/report/7")
-    fallback = mapping.candidate_mapped(cand())["result"]["result_url"]
+    state = mapping.candidate_mapped(cand(), result_url="https://share.example/r/1")
+    assert isinstance(state, ProviderState)
+    assert (state.remote_id, state.status, state.test_url) == ("7", "completed", None)
+    result = state.result
+    assert (result.result_value, result.result_source_value) == ("passed", "completed")
+    assert result.result_url == "https://share.example/r/1"
+    assert result.score == {"label": "score", "value": "80", "min": "0", "max": "100"}
+    assert result.passthrough["testdome"]["report_url"].endswith("/report/7")
+    fallback = mapping.candidate_mapped(cand()).result.result_url
     assert fallback == "https://app.testdome.com/my-candidates/report/7"
-    assert mapping.candidate_mapped(cand(status="invited"))["result"] is None
-    assert mapping.candidate_mapped(cand(status="didNotTake"))["result"]["result_url"] is None
+    assert mapping.candidate_mapped(cand(status="invited")).result is None
+    assert mapping.candidate_mapped(cand(status="didNotTake")).result.result_url is None
+    linked = mapping.candidate_mapped(cand(status="invited", invitationUrl="https://t.example/x"))
+    assert linked.test_url == "https://t.example/x" and linked.status == "open"
+
+
+@pytest.mark.parametrize(
+    ("payload", "parsed"),
+    [
+        ({"candidateId": "ab12", "testId": 7, "status": "Completed"}, ("ab12", "7", "Completed")),
+        ({"candidateId": 12, "testId": "7", "extra": 1}, ("12", "7", "")),
+        ({"candidateId": "x", "testId": True, "status": 5}, ("x", None, "")),
+        ({"candidateId": True}, None),
+        ({"candidateId": " "}, None),
+        ({"candidateId": "x" * 101}, None),
+        (["candidateId"], None),
+    ],
+)
+def test_candidate_event(payload: Any, parsed: tuple[str, str | None, str] | None) -> None:
+    event = mapping.candidate_event(payload)
+    assert (event and (event.candidate_id, event.test_id, event.status)) == parsed
 
 
 def test_identity_helpers() -> None:

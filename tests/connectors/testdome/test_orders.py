@@ -6,15 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from connectors.testdome.connector import TestDomeConnector
 from connectors.testdome.simulator import TestDomeSimulator
 from gateway.assessments.models import Order
-from tests.connectors.testdome.conftest import RESULTS_URL, Clock, account_settings, order_body
+from gateway.sdk import InvalidInput, OrderRequest
+from tests.connectors.testdome.conftest import ORDERS, RESULTS_URL, Clock, account_settings, order_body
 from tests.helpers import error_fields, error_of
 
-ORDERS = "/unified/ats/assessments/orders"
 
-
-def test_an_order_invites_the_candidate(api: Any, sim: TestDomeSimulator, clock: Clock, place_order: Any) -> None:
+def test_an_order_invites_the_candidate(api: Any, sim: TestDomeSimulator, place_order: Any) -> None:
     body, candidate_id = place_order("Jane.Doe@example.com")
     candidate = sim.candidate(candidate_id)
     assert candidate["email"] == "Jane.Doe@example.com" and candidate["status"] == "invited"
@@ -25,12 +27,42 @@ def test_an_order_invites_the_candidate(api: Any, sim: TestDomeSimulator, clock:
     assert order["status"] == "open" and order["results_update_url"] == RESULTS_URL
     assert order["result"] is None
     deadline = datetime.fromisoformat(candidate["deadline"].replace("Z", "+00:00"))
-    expected = datetime.fromtimestamp(clock.now, UTC) + timedelta(days=7)
-    assert abs((deadline - expected).total_seconds()) < 2
+    expected = datetime.now(UTC) + timedelta(days=7)
+    assert abs((deadline - expected).total_seconds()) < 5
     stored = Order.objects.get(pk=body["id"])
     assert stored.remote_id == str(candidate_id) and stored.results_update_url == RESULTS_URL
     invites = [c for c in sim.api_calls if c.path.endswith("/invite-via-email")]
     assert len(invites) == 1 and invites[0].status == 200
+
+
+def test_the_default_deadline_follows_the_context_clock(
+    sim: TestDomeSimulator, ctx: Any, clock: Clock, connector: TestDomeConnector
+) -> None:
+    test_id = sim.add_test("Go")
+    clock.advance(30 * 24 * 3600)
+    request = OrderRequest(
+        package_remote_id=str(test_id),
+        package_name="Go",
+        candidate={"emails": [{"type": "personal", "value": "later@example.com"}]},
+    )
+    created = connector.create_order(ctx, request)
+    deadline = sim.candidate(int(created.remote_id))["deadline"]
+    assert deadline == datetime.fromtimestamp(clock.now + 7 * 24 * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(
+    ("remote_id", "candidate", "field"),
+    [
+        ("abc", {"emails": [{"value": "a@example.com"}]}, "package.remote_id"),
+        ("12", {"emails": [{"value": "  "}]}, "candidate.emails"),
+    ],
+)
+def test_requests_testdome_cannot_take_are_invalid_input(
+    ctx: Any, connector: TestDomeConnector, remote_id: str, candidate: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        connector.create_order(ctx, OrderRequest(package_remote_id=remote_id, package_name=None, candidate=candidate))
+    assert [e["field"] for e in caught.value.errors] == [field] and not ctx.calls
 
 
 def test_the_order_deadline_wins_over_the_default(api: Any, sim: TestDomeSimulator, place_order: Any) -> None:

@@ -1,6 +1,7 @@
-"""Results in: TestDome's webhook is only a trigger; the gateway re-reads the candidate,
-stores the result, and queues ``ats_assessments.updated`` for the tenant's endpoints and
-the order's ``results_update_url``. Reconciliation recovers what webhooks miss."""
+"""Results in: TestDome's webhook is only a trigger. The core's webhook route answers it,
+``handle_webhook`` names the orders, the core re-reads each through ``fetch_result``,
+stores the result and queues ``ats_assessments.updated`` for the tenant's endpoints and
+the order's ``results_update_url``. The core's reconciliation recovers what webhooks miss."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from typing import Any
 import pytest
 from django.core.signals import request_finished
 from django.db import close_old_connections
+from django.urls import resolve
 
-from connectors.testdome import tasks
+from connectors.testdome.connector import TestDomeConnector
 from connectors.testdome.simulator import TestDomeSimulator
+from gateway.assessments import pipeline, tasks
 from gateway.assessments.models import Order, Result
 from gateway.delivery.models import Delivery, DeliveryKind, EventType
-from tests.connectors.testdome.conftest import RESULTS_URL
+from gateway.sdk import Webhook
+from gateway.tenancy.models import Account
+from tests.connectors.testdome.conftest import ORDERS, RESULTS_URL, order_body, reconcile
 from tests.helpers import error_of
 
 ENDPOINT = "https://hooks.acme.example/gateway-events"
@@ -114,24 +119,24 @@ def test_a_missed_webhook_is_recovered_by_reconciliation(
     sim.complete_candidate(candidate_id, 91, webhook="drop")
     assert deliver() == []
     assert Order.objects.get(pk=body["id"]).status == "open"
-    assert tasks.testdome_reconcile() == 1
+    assert reconcile() == 1
     order = Order.objects.get(pk=body["id"])
     assert order.status == "completed" and order.result.score["value"] == "91"
     assert len(updates(order.id, DeliveryKind.RESULTS_CALLBACK)) == 1
-    assert tasks.testdome_reconcile() == 0  # completed orders are no longer re-read
+    assert reconcile() == 0  # completed orders are no longer re-read
     assert len(updates(order.id)) == 1
 
 
 def test_reconciliation_sees_started_and_expired_candidates(api: Any, sim: TestDomeSimulator, place_order: Any) -> None:
     body, candidate_id = place_order()
-    assert tasks.testdome_reconcile() == 0  # nothing changed: nothing announced
+    assert reconcile() == 0  # nothing changed: nothing announced
     assert updates(body["id"]) == []
     sim._candidates[candidate_id]["status"] = "started"  # the simulator has no "start" helper
-    assert tasks.testdome_reconcile() == 1
+    assert reconcile() == 1
     order = Order.objects.get(pk=body["id"])
     assert order.status == "in_progress" and order.result.result_value == "in_progress"
     sim.advance_time(8 * 24 * 3600)  # past the 7-day deadline: didNotTake
-    assert tasks.testdome_reconcile() == 1
+    assert reconcile() == 1
     order.refresh_from_db()
     assert order.status == "expired" and order.result.result_value == "expired"
     assert order.result.result_url is None
@@ -141,7 +146,7 @@ def test_passed_override_wins(api: Any, sim: TestDomeSimulator, place_order: Any
     body, candidate_id = place_order()
     sim.complete_candidate(candidate_id, 35, webhook="drop")  # below the cutoff: failed
     sim.set_passed_override(candidate_id, True)
-    tasks.testdome_reconcile()
+    reconcile()
     result = Result.objects.get(order_id=body["id"])
     assert result.result_value == "passed" and result.score["value"] == "35"
     assert "manually" in result.summary
@@ -159,9 +164,9 @@ def test_needs_scoring_stays_open_until_scored(
     assert "provisional (up to 90%)" in order.result.summary
     assert len(updates(order.id, DeliveryKind.RESULTS_CALLBACK)) == 1
 
-    assert tasks.testdome_reconcile() == 0  # still waiting: re-read, nothing new
+    assert reconcile() == 0  # still waiting: re-read, nothing new
     sim.finish_scoring(candidate_id, 75)  # TestDome sends no webhook for this
-    assert tasks.testdome_reconcile() == 1
+    assert reconcile() == 1
     order.refresh_from_db()
     assert order.status == "completed"
     assert order.result.result_value == "passed" and order.result.score["value"] == "75"
@@ -181,14 +186,14 @@ def test_a_webhook_while_testdome_fails_is_answered_and_recovered(
     sim.fail_next(1, status=500)
     assert [r.status_code for r in deliver()] == [200]
     assert Order.objects.get(pk=body["id"]).status == "open"
-    tasks.testdome_reconcile()
+    reconcile()
     assert Order.objects.get(pk=body["id"]).status == "completed"
 
 
 def test_a_cancelled_candidate_cancels_the_order(api: Any, sim: TestDomeSimulator, place_order: Any) -> None:
     body, candidate_id = place_order()
     sim._cancel_invite(None, str(candidate_id))  # cancelled in TestDome's UI
-    tasks.testdome_reconcile()
+    reconcile()
     order = Order.objects.get(pk=body["id"])
     assert order.status == "cancelled" and order.result.result_value == "cancelled"
 
@@ -247,8 +252,6 @@ def test_an_unlinked_account_gets_no_webhooks(tenant: Any, account: Any, client:
 def test_the_webhook_answers_before_it_works(
     rf: Any, sim: TestDomeSimulator, place_order: Any, webhook_path: str
 ) -> None:
-    from connectors.testdome.webhooks import webhook_receive
-
     body, candidate_id = place_order()
     sim.complete_candidate(candidate_id, 80, webhook="drop")
     request = rf.post(
@@ -258,7 +261,9 @@ def test_the_webhook_answers_before_it_works(
         headers={"X-TestDome-CorrelationId": "corr-1"},
     )
     calls_before = len(sim.api_calls)
-    response = webhook_receive(request, webhook_path.rsplit("/", 1)[1])
+    match = resolve(webhook_path)
+    assert match.view_name == "testdome:webhook"
+    response = match.func(request, **match.kwargs)
     assert response.status_code == 200
     assert len(sim.api_calls) == calls_before  # nothing done before the answer is out
     assert Order.objects.get(pk=body["id"]).status == "open"
@@ -275,14 +280,11 @@ def test_the_webhook_answers_before_it_works(
 def test_reconciliation_moves_through_the_orders_in_batches(
     api: Any, sim: TestDomeSimulator, place_order: Any, account: Any
 ) -> None:
-    from connectors.testdome.sync import account_reconcile
-    from gateway.tenancy.models import Account
-
     ids = [place_order(f"c{n}@example.com")[1] for n in range(3)]
     linked = Account.objects.get(pk=account["id"])
     seen_before = {cid: candidate_reads(sim, cid) for cid in ids}
-    account_reconcile(account=linked, limit=2)
-    account_reconcile(account=linked, limit=2)
+    pipeline.account_reconcile(account=linked, limit=2)
+    pipeline.account_reconcile(account=linked, limit=2)
     reads = [candidate_reads(sim, cid) - seen_before[cid] for cid in ids]
     assert reads == [2, 1, 1]  # 1, 2, then 3 and around to 1: none starves
 
@@ -294,16 +296,19 @@ def test_reconciliation_gives_up_on_an_account_that_keeps_failing(
         place_order(f"c{n}@example.com")
     calls_before = len(sim.api_calls)
     sim.fail_next(10, status=500)
-    assert tasks.testdome_reconcile() == 0
+    assert reconcile() == 0
     assert len(sim.api_calls) - calls_before == 3  # three failures in a row, then the next run
 
 
-def test_a_failed_trigger_is_retried_by_celery(
+def test_a_failed_trigger_is_retried_and_the_retry_reads_again(
     api: Any, sim: TestDomeSimulator, place_order: Any, account: Any, monkeypatch: Any
 ) -> None:
+    """The core's task retries a trigger whose re-read failed; the retry is the same
+    webhook again, which must not be dropped as a duplicate while the order is open."""
     from celery.exceptions import Retry
 
-    _, candidate_id = place_order()
+    body, candidate_id = place_order()
+    sim.complete_candidate(candidate_id, 80, webhook="drop")
     sim.fail_next(1, status=500)
     retried: list[dict[str, Any]] = []
 
@@ -311,19 +316,27 @@ def test_a_failed_trigger_is_retried_by_celery(
         retried.append(kwargs)
         return Retry()
 
-    monkeypatch.setattr(tasks.testdome_webhook_process, "retry", fake_retry)
-    tasks.testdome_webhook_process.push_request(called_directly=False, is_eager=False, retries=1)
+    payload = {"candidateId": str(candidate_id), "testId": 1, "status": "Completed"}
+    headers = {"X-TestDome-CorrelationId": "corr-retry"}
+    task = tasks.webhook_process_task
+    monkeypatch.setattr(task, "retry", fake_retry)
+    task.push_request(called_directly=False, is_eager=False, retries=1)
     try:
         with pytest.raises(Retry):
-            tasks.testdome_webhook_process.run(account["id"], str(candidate_id), None, "Completed")
+            task.run(account["id"], payload, headers)
     finally:
-        tasks.testdome_webhook_process.pop_request()
+        task.pop_request()
     assert retried[0]["countdown"] == tasks.RETRY_DELAYS[1]
+    assert Order.objects.get(pk=body["id"]).status == "open"
+    assert task.run(account["id"], payload, headers) == 1  # the retry
+    assert Order.objects.get(pk=body["id"]).status == "completed"
+    assert task.run(account["id"], payload, headers) == 0  # a true duplicate now
+    assert len(updates(body["id"])) == 1
 
 
 @pytest.mark.django_db
 def test_a_trigger_for_an_unlinked_account_is_dropped(sim: TestDomeSimulator) -> None:
-    assert tasks.testdome_webhook_process.run("acc_gone", "1", "2", "Completed") == 0
+    assert tasks.webhook_process_task.run("acc_gone", {"candidateId": "1"}, {}) == 0
 
 
 def test_delete_finds_a_candidate_that_was_never_attached(
@@ -332,31 +345,55 @@ def test_delete_finds_a_candidate_that_was_never_attached(
     connector: Any,
     monkeypatch: Any,
 ) -> None:
-    from tests.connectors.testdome.conftest import order_body
-
     monkeypatch.setattr(type(connector), "candidate_find", lambda self, ctx, test_id, email: None)
     test_id = sim.add_test("Go")
-    created = api.post("/unified/ats/assessments/orders", order_body(test_id, "lost@example.com"), format="json")
+    created = api.post(ORDERS, order_body(test_id, "lost@example.com"), format="json")
     monkeypatch.undo()
-    assert api.delete(f"/unified/ats/assessments/orders/{created.json()['id']}").status_code == 204
+    assert api.delete(f"{ORDERS}/{created.json()['id']}").status_code == 204
     [candidate_id] = sim.candidate_ids(email="lost@example.com")
     assert sim.candidate(candidate_id)["status"] == "canceled"
 
 
+def test_handle_webhook_names_orders_without_trusting_the_payload(
+    sim: TestDomeSimulator, place_order: Any, ctx: Any, connector: TestDomeConnector
+) -> None:
+    body, candidate_id = place_order()
+    event = {"candidateId": candidate_id, "testId": 9, "status": "Completed"}
+    first = connector.handle_webhook(ctx, Webhook(payload=event, headers={"x-testdome-correlationid": "c-1"}))
+    assert first == [body["id"]] and ctx.calls == []  # found by our stored id: no call
+    assert Order.objects.get(pk=body["id"]).status == "open"  # naming is not storing
+    assert connector.handle_webhook(ctx, Webhook(payload={"nothing": True}, headers={})) == []
+    assert connector.handle_webhook(ctx, Webhook(payload={"candidateId": "999999", "testId": 9}, headers={})) == []
+
+
+def test_a_webhook_for_an_order_created_before_its_candidate_was_found(
+    api: Any, sim: TestDomeSimulator, ctx: Any, connector: TestDomeConnector, monkeypatch: Any
+) -> None:
+    test_id = sim.add_test("Go")
+    monkeypatch.setattr(TestDomeConnector, "candidate_find", lambda self, ctx, test_id, email: None)
+    created = api.post(ORDERS, order_body(test_id, "Late@Example.com"), format="json").json()
+    other = api.post(ORDERS, order_body(test_id, "other@example.com"), format="json").json()
+    monkeypatch.undo()
+    [candidate_id] = sim.candidate_ids(email="Late@Example.com")
+    event = Webhook(payload={"candidateId": candidate_id, "testId": test_id, "status": "Completed"}, headers={})
+    assert connector.handle_webhook(ctx, event) == [created["id"]] != [other["id"]]
+
+
 @pytest.mark.parametrize(
-    ("payload", "parsed"),
+    ("payload", "field"),
     [
-        ({"candidateId": "ab12", "testId": 7, "status": "Completed"}, ("ab12", "7", "Completed")),
-        ({"candidateId": 12, "testId": "7", "extra": 1}, ("12", "7", "")),
-        ({"candidateId": "x", "testId": True, "status": 5}, ("x", None, "")),
-        ({"candidateId": True}, None),
-        ({"candidateId": " "}, None),
-        ({"candidateId": "x" * 101}, None),
-        (["candidateId"], None),
+        ({"candidateId": True}, "candidateId"),
+        ({"candidateId": " "}, "candidateId"),
+        ({"candidateId": "x" * 101}, "candidateId"),
+        ({"testId": 1}, "candidateId"),
+        (["candidateId"], "body"),  # not even an object
+        ({"candidateId": 12, "testId": True, "status": 5, "extra": 1}, None),
+        ({"candidateId": "f1950b31a9be4e55a6149c3c4dac942c", "testId": 7, "status": "Completed"}, None),
     ],
 )
-def test_candidate_event_parse(payload: Any, parsed: tuple[str, str | None, str] | None) -> None:
-    from connectors.testdome.webhooks import candidate_event_parse
-
-    event = candidate_event_parse(payload)
-    assert (event and (event.candidate_id, event.test_id, event.status)) == parsed
+def test_the_webhook_schema(client: Any, account: Any, webhook_path: str, payload: Any, field: str | None) -> None:
+    response = client.post(webhook_path, payload, content_type="application/json")
+    if field is None:
+        assert response.status_code == 200 and response.json() == {"received": True}
+    else:
+        assert [e["field"] for e in error_of(response, 422)["errors"]] == [field]
