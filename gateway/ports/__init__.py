@@ -14,9 +14,9 @@ from django.db import transaction
 
 from gateway.assessments.schedules import JOB_TASK
 from gateway.outbound import client_from_settings
-from gateway.ports.stores import AccountCache, AccountTokens
 from gateway.ports.http import RecordingHttp
 from gateway.ports.orders import AccountCatalog, AccountOrders
+from gateway.ports.stores import AccountCache, AccountTokens
 from gateway.runner import enqueue
 from gateway.sdk import AccountSnapshot, Context
 from gateway.tenancy.models import Account
