@@ -31,6 +31,7 @@ platform = [
         tenancy.AccountInboundKeyApi.as_view(),
         name="account-inbound-key",
     ),
+    path("accounts/<str:account_id>/check", tenancy.AccountCheckApi.as_view(), name="account-check"),
     path("webhook_endpoints", delivery.WebhookEndpointListApi.as_view(), name="webhook-endpoint-list"),
     path(
         "webhook_endpoints/<str:endpoint_id>",

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from gateway.api.errors import error_response
 
+PARTNER_PREFIX = "/connectors/"
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -110,7 +111,8 @@ class BodySizeLimitMiddleware:
             length = int(declared or 0)
         except ValueError:
             return self.refuse(request, 400, "Invalid Content-Length header")
-        if length > settings.GATEWAY_MAX_BODY_BYTES:
+        # Partner endpoints enforce the limit themselves, to answer in the partner's envelope.
+        if length > settings.GATEWAY_MAX_BODY_BYTES and not request.path.startswith(PARTNER_PREFIX):
             return self.refuse(request, 413, f"Request body exceeds {settings.GATEWAY_MAX_BODY_BYTES} bytes")
         return self.get_response(request)
 

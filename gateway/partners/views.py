@@ -170,7 +170,7 @@ def _parse(request: HttpRequest, endpoint: Endpoint, path: Mapping[str, str]) ->
             raise BadRequest("Invalid query parameters", errors=errors)
     headers = {name: value for name, value in request.headers.items()}
     return PartnerRequest(body=body, query=query, path={k: v for k, v in path.items() if k != "token"},
-                          headers=headers)
+                          headers=headers, request_id=getattr(request, "request_id", ""))
 
 
 class _AnswerThenRun(JsonResponse):

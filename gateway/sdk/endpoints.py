@@ -29,12 +29,14 @@ class InboundAuth(enum.StrEnum):
 @dataclass(frozen=True)
 class PartnerRequest:
     """The parsed request. ``body`` is the validated JSON (None for bodiless methods),
-    ``query`` the query string's first values, ``path`` the path's named segments."""
+    ``query`` the query string's first values, ``path`` the path's named segments,
+    ``request_id`` the id the gateway's answer carries in ``X-Request-Id``."""
 
     body: Any
     query: Mapping[str, str]
     path: Mapping[str, str]
     headers: Mapping[str, str]
+    request_id: str = ""
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()

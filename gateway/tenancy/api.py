@@ -14,6 +14,7 @@ from gateway.api.query import bracketed, keyset_page, timestamp_filter
 from gateway.api.views import LIST_PARAMETERS, TenantApiView
 from gateway.registry import registry
 from gateway.tenancy import selectors, services
+from gateway.tenancy.checks import account_check
 from gateway.tenancy.models import Account
 from gateway.timefmt import isoformat_z
 
@@ -155,3 +156,11 @@ class AccountInboundKeyApi(TenantApiView):
         if inbound is None:
             raise NotSupported("This account's connector receives no calls, so it has no inbound key.")
         return Response({"inbound": inbound})
+
+
+class AccountCheckApi(TenantApiView):
+    @extend_schema(tags=TAG, request=None, responses=inline_serializer(
+        "AccountCheck", {"status": serializers.CharField(), "provider_errors": serializers.ListField(required=False)}))
+    def post(self, request: Request, account_id: str) -> Response:
+        account = selectors.account_get(tenant=self.tenant, account_id=account_id)
+        return Response(account_check(account=account))
