@@ -236,6 +236,33 @@ class Harness:
         raise NotImplementedError(f"{type(self).__name__}.assert_cancelled (cancel_order)")
 
 
+class FaultyApp:
+    """A simulator's WSGI app that can be told to fail: ``fail_next(count, status)``
+    answers ``status`` to the next ``count`` requests, whatever their path (a token
+    endpoint included), before the simulator sees them; ``count=0`` cancels the rest.
+    For harnesses whose simulator has no such switch, or only for some of its routes."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self._left, self._status = 0, 500
+        self._lock = threading.Lock()
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        with self._lock:
+            self._left, self._status = count, status
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with self._lock:
+            failing = self._left > 0
+            self._left -= failing
+            status = self._status
+        if not failing:
+            return self.app(environ, start_response)
+        body = json.dumps({"error": "injected failure"}).encode()
+        start_response(f"{status} Injected", [("Content-Type", JSON), ("Content-Length", str(len(body)))])
+        return [body]
+
+
 # --- routes ---------------------------------------------------------------------------------
 
 

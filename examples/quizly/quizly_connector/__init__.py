@@ -1,0 +1,1 @@
+"""Quizly for the assessment gateway: an out-of-tree connector built on ``gateway.sdk`` alone."""
