@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import pytest
 
 from gateway import registry as registry_module
-from gateway.sdk import Context, Capability, Connector, RemotePackage, Role
 from gateway.registry import (
     ConnectorError,
     ConnectorRegistry,
@@ -17,6 +16,7 @@ from gateway.registry import (
     override_registry,
     registry,
 )
+from gateway.sdk import Capability, Connector, Context, RemotePackage, Role
 from tests.fakes import FakeAtsConnector, FakeProviderConnector
 
 

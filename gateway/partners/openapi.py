@@ -67,11 +67,25 @@ def _json(schema: Any) -> dict[str, Any]:
     return {"application/json": {"schema": openapi_schema(schema)}}
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
+def _error(description: str, *, own_envelope: bool = False) -> dict[str, Any]:
+    """An error answer: the gateway's error body, or the partner's own envelope (which
+    the connector's ``inbound_error_body`` writes and the gateway cannot describe)."""
+    schema = {"type": "object", "description": "The partner's own error envelope."} if own_envelope else {
+        "$ref": ERROR_REF
+    }
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def has_own_envelope(connector: Connector) -> bool:
+    return type(connector).inbound_error_body is not Connector.inbound_error_body
 
 
 def _operation(connector: Connector, endpoint: Endpoint, schemes: dict[InboundAuth, str]) -> dict[str, Any]:
+    envelope = has_own_envelope(connector)
+
+    def error(description: str) -> dict[str, Any]:
+        return _error(description, own_envelope=envelope)
+
     slug = endpoint.path.replace("/", "_").replace("{", "").replace("}", "")
     operation: dict[str, Any] = {
         "operationId": f"{connector.provider}_{slug}_{endpoint.method.lower()}",
@@ -98,16 +112,18 @@ def _operation(connector: Connector, endpoint: Endpoint, schemes: dict[InboundAu
     responses: dict[str, Any] = {str(endpoint.success_status): success}
     if endpoint.auth is InboundAuth.PATH_TOKEN:
         operation["security"] = []  # the token in the path is the credential
-        responses["404"] = _error("Unknown token.")
+        responses["404"] = error("Unknown token.")
     else:
-        responses["401"] = _error("Missing or invalid inbound key.")
+        responses["401"] = error("Missing or invalid inbound key.")
         operation["security"] = [{schemes[endpoint.auth]: []}]
     if endpoint.method in ("POST", "PUT", "PATCH"):
-        responses[str(endpoint.invalid_status)] = _error("The body is malformed or invalid.")
-        responses["413"] = _error("The body is larger than 1 MiB.")
-        responses["415"] = _error("The body is not JSON.")
+        responses[str(endpoint.invalid_status)] = error("The body is malformed or invalid.")
+        responses["413"] = error("The body is larger than 1 MiB.")
+        responses["415"] = error("The body is not JSON.")
     for status, description in endpoint.errors.items():
-        responses.setdefault(str(status), _error(description))
+        responses.setdefault(str(status), error(description))
+    if envelope:
+        responses["default"] = error("An error, in the partner's own envelope.")
     operation["responses"] = responses
     return operation
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from gateway.sdk import Context, RemotePackage
 from gateway.assessments.models import Order, Package
 from gateway.assessments.selectors import live_package_id
 from gateway.assessments.services import order_receive
 from gateway.outbound import CallRecord
+from gateway.sdk import Context, RemotePackage
 from gateway.tenancy.models import Account
 from tests.fakes import FakeProviderConnector
 from tests.helpers import error_fields, error_of

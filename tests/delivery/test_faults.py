@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from django.db import connection, transaction
 
-from gateway.sdk.loopback import LoopbackServer
 from gateway.assessments.models import Package
 from gateway.assessments.services import order_receive
 from gateway.delivery.models import Delivery, DeliveryStatus, EventType
 from gateway.delivery.services import event_emit
+from gateway.sdk.loopback import LoopbackServer
 from gateway.tenancy.models import Account
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -22,8 +22,6 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from gateway.sdk.loopback import LoopbackServer
-from gateway.sdk.http import retry_after_seconds
 from gateway.outbound import (
     RECORD_LIMIT,
     REDACTED,
@@ -40,6 +38,8 @@ from gateway.outbound import (
     redact_url,
     validate_submitted_url,
 )
+from gateway.sdk.http import retry_after_seconds
+from gateway.sdk.loopback import LoopbackServer
 
 SECRET = "sk_live_0123456789abcdef"
 

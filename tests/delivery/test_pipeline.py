@@ -29,8 +29,6 @@ from django.db import connection, transaction
 from django.test import override_settings
 from standardwebhooks import Webhook
 
-from gateway.sdk import OutboundRequestSpec
-from gateway.sdk.loopback import LoopbackServer
 from gateway.assessments.models import Order, Package
 from gateway.assessments.services import order_receive
 from gateway.delivery.models import (
@@ -40,9 +38,11 @@ from gateway.delivery.models import (
     DeliveryStatus,
     EventType,
 )
-from gateway.outbound import client_from_settings
 from gateway.delivery.sender import DrainReport, deliveries_dispatch_due, deliveries_drain, delivery_send
 from gateway.delivery.services import event_emit
+from gateway.outbound import client_from_settings
+from gateway.sdk import OutboundRequestSpec
+from gateway.sdk.loopback import LoopbackServer
 from gateway.tenancy.models import Account
 from gateway.timefmt import parse_timestamp, utcnow
 from tests.fakes import FakeAtsConnector

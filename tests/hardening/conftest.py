@@ -14,8 +14,8 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from gateway.sdk.loopback import LoopbackServer
 from connectors.testdome.simulator import TestDomeSimulator
+from gateway.sdk.loopback import LoopbackServer
 from tests.hardening.log_capture import (  # noqa: F401  (the session-wide secrets-in-logs check)
     pytest_configure,
     pytest_runtest_setup,

@@ -79,6 +79,8 @@ class Target:
             return basic(w.gh_key)
         if self.path.startswith("/connectors/softgarden/"):
             return f"Bearer {w.sg_key}"
+        if self.path.startswith("/connectors/ashby/"):
+            return basic(w.ab_key)
         if self.path.startswith("/connectors/testdome/"):
             return None
         return basic(w.tenant.api_key)

@@ -36,10 +36,10 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
-from gateway.sdk.loopback import LoopbackServer
 from gateway.assessments.models import Order, Package
 from gateway.assessments.services import order_receive, result_update
 from gateway.delivery.models import Delivery, DeliveryKind, DeliveryStatus
+from gateway.sdk.loopback import LoopbackServer
 from gateway.tenancy.models import Account
 from tests.conftest import TenantHandle, basic
 from tests.delivery.test_faults import VENV_BIN, PrivateRedis, Process, _free_port, _wait

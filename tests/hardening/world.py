@@ -44,6 +44,8 @@ class World:
     sg_key: str = ""
     td_account: str = ""
     td_token: str = ""
+    ab_account: str = ""
+    ab_key: str = ""
     gh_package: str = ""
     gh_test_id: str = ""
     sg_test_id: str = ""
@@ -83,6 +85,8 @@ def build_world(tenant: TenantHandle, *, td_url: str, td_password: str, td_test_
         credentials={"notify_client_id": f"sg-client-{tag}", "notify_client_secret": sg_secret},
     )
     world.sg_account, world.sg_key = sg["id"], sg["inbound"]["api_key"]
+    ab = tenant.link("ashby", label=f"Ashby {tag}", credentials={"api_key": f"ashby-key-{secrets.token_hex(12)}"})
+    world.ab_account, world.ab_key = ab["id"], ab["inbound"]["api_key"]
     td = tenant.link(
         "testdome",
         label=f"TestDome {tag}",
