@@ -44,6 +44,7 @@ pytestmark = pytest.mark.django_db
 U = "/unified/ats/assessments"
 GH = "/connectors/greenhouse"
 SG = "/connectors/softgarden"
+AB = "/connectors/ashby"
 PUBLIC = {"/health", "/openapi.json", "/docs", "/t/{token}"}
 _ID = re.compile(r"\b(acc|ord|res|pkg|whe|ten)_[0-9A-Z]{26}\b")
 
@@ -96,6 +97,7 @@ def _probes() -> list[Probe]:
         Probe("DELETE", "/accounts/{v.sg_account}", "key", 404),
         Probe("POST", "/accounts/{v.gh_account}/inbound_key", "key", 404),
         Probe("POST", "/accounts/{v.td_account}/inbound_key", "key", 404),
+        Probe("POST", "/accounts/{v.td_account}/check", "key", 404),
         Probe("GET", "/webhook_endpoints", "key", 200),
         Probe("POST", "/webhook_endpoints", "key", 201, {"url": "https://attacker.example/hook", "events": ["*"]}),
         Probe("GET", "/webhook_endpoints/{v.endpoint}", "key", 404),
@@ -147,6 +149,30 @@ def _probes() -> list[Probe]:
         ),
         Probe("DELETE", f"{SG}/invitations/{{v.sg_order}}", "softgarden", 400, why="softgarden: never seen is a 400"),
         Probe("GET", f"{SG}/results/{{v.sg_order}}", "softgarden", 404),
+        # Ashby: the attacker's key sees its own (empty) catalog; ids it never issued are
+        # unknown (the kit probes every Ashby route with another tenant's orders too).
+        Probe("POST", f"{AB}/assessment.list", "ashby", 200, {}),
+        Probe(
+            "POST",
+            f"{AB}/assessment.start",
+            "ashby",
+            422,
+            {
+                "assessment_type_id": "0b6c1f6e-5a6f-5d34-9c39-7c0d3d8c9a11",
+                "candidate": {"ashby_id": "c-{a.tag}", "first_name": "A", "last_name": "B", "email": "a@x.example"},
+                "application": {"ashby_id": "app-{a.tag}"},
+                "job": {"ashby_id": "job-{a.tag}", "name": "Probe"},
+            },
+            why="Ashby: an unknown assessment type is a 422",
+        ),
+        Probe(
+            "POST",
+            f"{AB}/assessment.cancel",
+            "ashby",
+            200,
+            {"assessment_id": "6f1d9c0e-1111-5222-8333-444455556666"},
+            why="Ashby: an unknown assessment is success: false, not_found",
+        ),
         Probe(
             "POST",
             "/connectors/testdome/webhooks/{a.td_token}",
@@ -252,6 +278,8 @@ def _send(probe: Probe, render: Render, attacker: World) -> Any:
         headers["HTTP_AUTHORIZATION"] = basic(attacker.gh_key)
     elif probe.auth == "softgarden":
         headers["HTTP_AUTHORIZATION"] = f"Bearer {attacker.sg_key}"
+    elif probe.auth == "ashby":
+        headers["HTTP_AUTHORIZATION"] = basic(attacker.ab_key)
     elif probe.auth.startswith("raw:"):
         scheme, _, value = render(probe.auth[4:]).partition(" ")
         headers["HTTP_AUTHORIZATION"] = basic(value) if scheme == "Basic" else f"{scheme} {value}"
