@@ -13,7 +13,8 @@ from connectors.ashby import mapping, rpc, schemas, update
 from gateway.sdk import Capability, Connector, Context, Endpoint, InboundKind, OrderView, OutboundRequestSpec, Role
 
 
-def _endpoint(name: str, handler: Any, summary: str, request: Any, response: Any) -> Endpoint:
+def _endpoint(name: str, handler: Any, summary: str, request: Any, response: Any,
+              errors: Mapping[int, str] | None = None) -> Endpoint:
     """Every Ashby RPC is a POST with a JSON body, at the path of its name."""
     return Endpoint(
         name=name,
@@ -25,6 +26,7 @@ def _endpoint(name: str, handler: Any, summary: str, request: Any, response: Any
         summary=summary,
         request_schema=request,
         response_schema=response,
+        errors=errors or {},
     )
 
 
@@ -75,7 +77,8 @@ class AshbyConnector(Connector):
             _endpoint(mapping.RPC_LIST, rpc.list_assessments, "The assessment types for Ashby's picker",
                       schemas.LIST_REQUEST, schemas.LIST_RESPONSE),
             _endpoint(mapping.RPC_START, rpc.start_assessment, "Start an assessment for one application",
-                      schemas.START_REQUEST, schemas.START_RESPONSE),
+                      schemas.START_REQUEST, schemas.START_RESPONSE,
+                      errors={422: "An unknown assessment_type_id: {\"message\"}, which Ashby shows its user."}),
             _endpoint(mapping.RPC_CANCEL, rpc.cancel_assessment, "Cancel an assessment",
                       schemas.CANCEL_REQUEST, schemas.CANCEL_RESPONSE),
         )

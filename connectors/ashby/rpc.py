@@ -68,5 +68,5 @@ def cancel_assessment(ctx: Context, request: PartnerRequest) -> Any:
         body = mapping.cancel_not_found(request.body["assessment_id"], request_id=request.header("X-Request-Id"))
         return PartnerResponse(status=200, body=body)
     if not order.erased:
-        ctx.orders.cancel(order.id, reason="Cancelled in Ashby")
+        ctx.orders.cancel(order.id)
     return mapping.success({"assessment_id": assessment_id})

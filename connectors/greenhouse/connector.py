@@ -146,14 +146,15 @@ class GreenhouseConnector(Connector):
             Endpoint(
                 "send_test", "POST", "send_test", key, send_test,
                 summary="Greenhouse sends a test: an open order, idempotent on url.",
-                description="404 for an unknown partner_test_id; 400 when url's host is outside callback_hosts.",
+                description="400 also when url's host is outside the account's callback_hosts.",
+                errors={404: "An unknown partner_test_id."},
                 request_schema=schemas.SEND_TEST_REQUEST,
                 response_schema=schemas.SEND_TEST_RESPONSE,
             ),
             Endpoint(
                 "test_status", "GET", "test_status", key, test_status,
                 summary="Where an interview stands; complete with score and profile URL once final.",
-                description="404 for an unknown partner_interview_id.",
+                errors={404: "An unknown partner_interview_id."},
                 query_schema=schemas.TEST_STATUS_QUERY,
                 response_schema=schemas.TEST_STATUS_RESPONSE,
             ),

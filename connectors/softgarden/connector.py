@@ -87,7 +87,7 @@ class SoftgardenConnector(Connector):
                 auth=_BEARER,
                 handler=partner_api.invitations,
                 summary="Invite a candidate: an open order, idempotent on (candidate.id, testId).",
-                description="400 for an unknown testId or a refused callback; 409 once the invitation was erased.",
+                errors={409: "The invitation was erased; it cannot be sent again."},
                 request_schema=schemas.INVITATION_REQUEST,
                 response_schema=schemas.INVITATION_RESPONSE,
             ),
@@ -99,7 +99,8 @@ class SoftgardenConnector(Connector):
                 handler=partner_api.invitation,
                 success_status=204,
                 summary="Erase the invitation's personal data (GDPR).",
-                description="204, also when it already was erased; 400 for an invitation never issued.",
+                description="204, also when it already was erased.",
+                errors={400: "An invitation never issued to this account."},
             ),
             Endpoint(
                 name="result",
@@ -108,7 +109,7 @@ class SoftgardenConnector(Connector):
                 auth=_BEARER,
                 handler=partner_api.result,
                 summary="The invitation's newest state, read after each notification.",
-                description="404 for an unknown or erased invitation.",
+                errors={404: "An unknown or erased invitation."},
                 response_schema=schemas.RESULT_RESPONSE,
             ),
         )

@@ -170,7 +170,8 @@ _PASS_THROUGH: tuple[tuple[type[Exception], int], ...] = (
 )
 
 
-def _with_status(status: int, message: str, **kwargs: Any) -> GatewayError:
+def error_with_status(status: int, message: str, **kwargs: Any) -> GatewayError:
+    """A ``GatewayError`` for a status no subclass names (405, 411, 429 from a provider…)."""
     error = GatewayError(message, **kwargs)
     error.status_code = status
     return error
@@ -178,7 +179,7 @@ def _with_status(status: int, message: str, **kwargs: Any) -> GatewayError:
 
 def connector_failure_translate(exc: ConnectorFailure) -> GatewayError:
     """A connector's error (``gateway.sdk.errors``), with its status, as the gateway's."""
-    return _with_status(exc.status_code, exc.message, errors=exc.errors, headers=exc.headers)
+    return error_with_status(exc.status_code, exc.message, errors=exc.errors, headers=exc.headers)
 
 
 def _translate(exc: Exception) -> GatewayError | None:
@@ -192,19 +193,19 @@ def _translate(exc: Exception) -> GatewayError | None:
         return BadRequest(str(exc.detail))
     if isinstance(exc, drf.Throttled):
         wait = max(1, int(exc.wait or 1))
-        return _with_status(429, "Rate limit exceeded", headers={"Retry-After": str(wait)})
+        return error_with_status(429, "Rate limit exceeded", headers={"Retry-After": str(wait)})
     if isinstance(exc, (Http404, drf.NotFound)):
         return NotFound()
     if isinstance(exc, RequestDataTooBig):
-        return _with_status(413, "Request body too large")
+        return error_with_status(413, "Request body too large")
     if isinstance(exc, DATABASE_UNAVAILABLE):
         logger.warning("Database unavailable: %s", type(exc).__name__)
         return database_unavailable()
     for exc_type, status in _PASS_THROUGH:
         if isinstance(exc, exc_type):
-            return _with_status(status, str(getattr(exc, "detail", exc)) or "Forbidden")
+            return error_with_status(status, str(getattr(exc, "detail", exc)) or "Forbidden")
     if isinstance(exc, drf.APIException):
-        return _with_status(exc.status_code, str(exc.detail))
+        return error_with_status(exc.status_code, str(exc.detail))
     return None
 
 

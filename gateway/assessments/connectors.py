@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from gateway.api.errors import GatewayError, NotSupported, ProviderFailed, ProviderTimeout
+from gateway.api.errors import GatewayError, NotSupported, ProviderFailed, ProviderTimeout, error_with_status
 from gateway.registry import UnknownConnector, registry
 from gateway.sdk import Connector, ProviderError, Role
 from gateway.tenancy.models import Account
@@ -47,9 +47,7 @@ def provider_error_translate(exc: ProviderError) -> GatewayError:
     errors = provider_errors(exc.calls)
     if exc.status == 429:
         wait = max(1, min(int(exc.retry_after or 1), MAX_RETRY_AFTER_SECONDS))
-        limited = GatewayError(str(exc), provider_errors=errors, headers={"Retry-After": str(wait)})
-        limited.status_code = 429
-        return limited
+        return error_with_status(429, str(exc), provider_errors=errors, headers={"Retry-After": str(wait)})
     error_class = ProviderTimeout if exc.timeout else ProviderFailed
     return error_class(str(exc), provider_errors=errors)
 

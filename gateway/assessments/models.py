@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from gateway import sdk
 from gateway.ids import new_id
 from gateway.tenancy.models import Account
 
@@ -52,17 +53,11 @@ class Package(models.Model):
         return f"{self.name} ({self.remote_id})"
 
 
-class OrderStatus(models.TextChoices):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    FAILED = "failed"
-
-
-# Closed: nothing the vendor or the provider reports moves these any more.
-CLOSED_ORDER_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED, OrderStatus.EXPIRED})
+# The SDK's enums are the one definition; the models take their choices from them.
+OrderStatus = models.TextChoices("OrderStatus", [(status.name, status.value) for status in sdk.OrderStatus])
+CLOSED_ORDER_STATUSES = sdk.CLOSED_ORDER_STATUSES
+# Still running: what reconciliation re-reads, and what a provider may still move.
+OPEN_ORDER_STATUSES = (sdk.OrderStatus.OPEN, sdk.OrderStatus.IN_PROGRESS)
 
 
 class Order(models.Model):
@@ -117,20 +112,8 @@ class Order(models.Model):
         return self.erased_at is not None
 
 
-class ResultValue(models.TextChoices):
-    INITIATED = "initiated"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    PASSED = "passed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
-    UNMAPPED = "unmapped_value"
-
-
-FINAL_RESULT_VALUES = frozenset(
-    {ResultValue.COMPLETED, ResultValue.PASSED, ResultValue.FAILED}
-)
+ResultValue = models.TextChoices("ResultValue", [(value.name, value.value) for value in sdk.ResultValue])
+FINAL_RESULT_VALUES = sdk.FINAL_RESULT_VALUES
 
 
 class Result(models.Model):

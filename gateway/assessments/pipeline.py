@@ -17,7 +17,8 @@ import time
 from django.core.cache import cache
 
 from gateway.assessments.connectors import account_connector
-from gateway.assessments.models import Order, OrderStatus
+from gateway.assessments.models import OPEN_ORDER_STATUSES, Order
+from gateway.assessments.snapshots import order_view
 from gateway.ports import context_for
 from gateway.registry import registry
 from gateway.sdk import Capability, Connector, Context, OrderView, ProviderError, Webhook
@@ -58,12 +59,6 @@ def webhook_process(*, account: Account, webhook: Webhook) -> int:
     return changed
 
 
-def _open_orders(account: Account):  # noqa: ANN202 - a queryset
-    return Order.objects.filter(
-        account=account, erased_at__isnull=True, status__in=(OrderStatus.OPEN, OrderStatus.IN_PROGRESS)
-    )
-
-
 def account_reconcile(*, account: Account, limit: int = RECONCILE_BATCH, deadline: float | None = None) -> int:
     """Re-read the next ``limit`` open orders of ``account``; returns how many changed.
 
@@ -74,7 +69,11 @@ def account_reconcile(*, account: Account, limit: int = RECONCILE_BATCH, deadlin
     ctx = context_for(account)
     cursor_key = f"reconcile:cursor:{account.id}"
     after = cache.get(cursor_key) or ""
-    orders = _open_orders(account).order_by("id")
+    orders = (
+        Order.objects.filter(account=account, erased_at__isnull=True, status__in=OPEN_ORDER_STATUSES)
+        .select_related("result")
+        .order_by("id")
+    )
     batch = list(orders.filter(id__gt=after)[:limit])
     if len(batch) < limit:
         seen = {o.id for o in batch}
@@ -84,9 +83,8 @@ def account_reconcile(*, account: Account, limit: int = RECONCILE_BATCH, deadlin
     for row in batch:
         if deadline is not None and time.monotonic() > deadline:
             break
-        order = ctx.orders.get(row.id)
         try:
-            changed += order is not None and order_refresh(connector, ctx, order)
+            changed += order_refresh(connector, ctx, order_view(row))
             failures = 0
         except ProviderError as exc:
             failures += 1

@@ -44,7 +44,8 @@ from gateway.outbound import (
 from gateway.ports import context_for
 from gateway.sdk import DeliveryOutcome, OutboundRequestSpec
 from gateway.sdk.http import retry_after_seconds
-from gateway.tenancy.services import account_mark_error, tenant_signing_secrets
+from gateway.tenancy.models import AccountStatus
+from gateway.tenancy.services import account_status_record, tenant_signing_secrets
 from gateway.timefmt import utcnow
 
 logger = logging.getLogger(__name__)
@@ -129,8 +130,11 @@ def _signed_event(delivery: Delivery, order: Order | None = None) -> OutboundReq
     return OutboundRequestSpec(method="POST", url=delivery.url, headers=headers, json=body)
 
 
-def _partner_request(delivery: Delivery) -> OutboundRequestSpec | None:
-    order = Order.objects.select_related("account").get(pk=delivery.order_id)
+def _partner_request(delivery: Delivery, order: Order | None = None) -> OutboundRequestSpec | None:
+    """The connector's request for the order's current state; ``order`` when a batch
+    already read it (with its result)."""
+    if order is None:
+        order = Order.objects.select_related("account", "result").get(pk=delivery.order_id)
     if order.is_erased or order.account.deleted_at is not None:
         return None
     connector = account_connector(order.account)
@@ -187,7 +191,7 @@ def _send(spec: OutboundRequestSpec, *, partner: bool) -> Outcome:
 
 def _build(delivery: Delivery, order: Order | None = None) -> OutboundRequestSpec | None:
     if delivery.kind == DeliveryKind.PARTNER:
-        return _partner_request(delivery)
+        return _partner_request(delivery, order)
     return _signed_event(delivery, order)
 
 
@@ -256,7 +260,7 @@ def _send_claimed(delivery: Delivery, token: str, *, order: Order | None = None,
         outcome = Outcome(None, f"Unexpected error: {type(exc).__name__}", retry=True)
     _record(delivery, token, outcome, started_at, logged)
     if outcome.account_error and delivery.account_id:
-        account_mark_error(account_id=delivery.account_id, reason=outcome.error)
+        account_status_record(account_id=delivery.account_id, status=AccountStatus.ERROR, reason=outcome.error)
     logger.info(
         "Delivery %s (%s %s) attempt %s: %s", delivery.id, delivery.kind, delivery.event_type,
         delivery.attempts, outcome.error or outcome.status_code or "nothing to send",

@@ -3,10 +3,13 @@ the rows commit with it or not at all, which is what makes delivery lossless."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 
 from gateway.api.errors import ValidationFailed
@@ -19,11 +22,13 @@ from gateway.delivery.models import (
     WebhookEndpoint,
     new_event_id,
 )
-from gateway.outbound import validate_submitted_url
+from gateway.outbound import host_matches, validate_submitted_url
 from gateway.tenancy.models import Account, Tenant
 from gateway.timefmt import utcnow
 
 _after_commit_hooks: list[Any] = []
+MAX_URL_LENGTH = 2000  # the URL columns of orders and deliveries
+_url_shape = URLValidator(schemes=["http", "https"])
 
 
 def on_deliveries_committed(hook: Any) -> Any:
@@ -105,6 +110,29 @@ def submitted_url_validate(url: str, *, field: str) -> None:
         validate_submitted_url(url, allowed_hosts=settings.GATEWAY_OUTBOUND_ALLOWED_HOSTS)
     except ValueError as exc:
         raise ValidationFailed.field(field, str(exc)) from None
+
+
+def callback_url_problem(url: str, *, hosts: Sequence[str]) -> str | None:
+    """Why a partner-given callback URL cannot be stored, or None when it can.
+
+    Refused: other schemes, a shape the URL columns reject, credentials in the URL, hosts
+    outside ``hosts`` (an empty list allows none: the inbound key travels with the call),
+    and literal addresses in blocked ranges unless the operator allowed them.
+    """
+    if len(url) > MAX_URL_LENGTH:
+        return f"Must be at most {MAX_URL_LENGTH} characters."
+    try:
+        validate_submitted_url(url, allowed_hosts=settings.GATEWAY_OUTBOUND_ALLOWED_HOSTS)
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError as exc:
+        return str(exc)
+    if not host_matches(host, hosts):
+        return "The callback host is not one of the account's callback_hosts."
+    try:
+        _url_shape(url)
+    except ValidationError:
+        return "Not a valid URL."
+    return None
 
 
 def webhook_endpoint_create(*, tenant: Tenant, url: str, events: Iterable[str]) -> WebhookEndpoint:

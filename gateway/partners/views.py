@@ -17,7 +17,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from jsonschema import Draft202012Validator
 
-from gateway.api.errors import BadRequest, GatewayError, ValidationFailed, connector_failure_translate, error_body
+from gateway.api.errors import (
+    BadRequest,
+    GatewayError,
+    ValidationFailed,
+    connector_failure_translate,
+    error_body,
+    error_with_status,
+)
 from gateway.assessments.connectors import provider_error_translate
 from gateway.assessments.schedules import WEBHOOK_TASK
 from gateway.partners.auth import CHALLENGES, inbound_account, presented_key
@@ -112,8 +119,7 @@ def _render(result: Any, endpoint: Endpoint) -> HttpResponse:
 
 def _not_allowed(request: HttpRequest, connector: Connector, methods: Sequence[str]) -> HttpResponse:
     allowed = sorted({*methods, *(["HEAD"] if "GET" in methods else [])})
-    error = GatewayError(f"Method {request.method} not allowed.", headers={"Allow": ", ".join(allowed)})
-    error.status_code = 405
+    error = error_with_status(405, f"Method {request.method} not allowed.", headers={"Allow": ", ".join(allowed)})
     return render_error(request, connector, error)
 
 
@@ -132,8 +138,9 @@ def endpoint_view(connector: Connector, endpoints: Sequence[Endpoint]) -> Callab
         account = inbound_account(connector.provider, key)
         if account is None:
             if endpoint.auth is InboundAuth.PATH_TOKEN:
-                return render_error(request, connector, _status(404, "Not found"))
-            return render_error(request, connector, _status(401, "Missing or invalid API key."), endpoint.auth)
+                return render_error(request, connector, error_with_status(404, "Not found"))
+            refused = error_with_status(401, "Missing or invalid API key.")
+            return render_error(request, connector, refused, endpoint.auth)
         try:
             parsed = _parse(request, endpoint, path)
             result = endpoint.handler(context_for(account), parsed)
@@ -147,12 +154,6 @@ def endpoint_view(connector: Connector, endpoints: Sequence[Endpoint]) -> Callab
     return view
 
 
-def _status(status: int, message: str) -> GatewayError:
-    error = GatewayError(message)
-    error.status_code = status
-    return error
-
-
 def _parse(request: HttpRequest, endpoint: Endpoint, path: Mapping[str, str]) -> PartnerRequest:
     body = None
     if endpoint.method in BODY_METHODS:
@@ -160,9 +161,7 @@ def _parse(request: HttpRequest, endpoint: Endpoint, path: Mapping[str, str]) ->
         if endpoint.request_schema is not None:
             errors = schema_errors(endpoint.request_schema, body)
             if errors:
-                invalid = BadRequest("Invalid request body", errors=errors)
-                invalid.status_code = endpoint.invalid_status
-                raise invalid
+                raise error_with_status(endpoint.invalid_status, "Invalid request body", errors=errors)
     query = {name: request.GET.get(name, "") for name in request.GET}
     if endpoint.query_schema is not None:
         errors = schema_errors(endpoint.query_schema, query)
@@ -204,7 +203,7 @@ def webhook_view(connector: Connector) -> Callable[..., HttpResponse]:
             return _not_allowed(request, connector, ["POST"])
         account = inbound_account(connector.provider, token)
         if account is None:
-            return render_error(request, connector, _status(404, "Not found"))
+            return render_error(request, connector, error_with_status(404, "Not found"))
         try:
             payload = read_json_body(request, required=False)
             if connector.webhook_schema is not None:

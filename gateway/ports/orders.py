@@ -8,48 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db.models import Q
 
-from gateway.api.errors import BadRequest
+from gateway.api.errors import BadRequest, NotFound
 from gateway.assessments import selectors, services
 from gateway.assessments.candidate_link import link_token_new
-from gateway.assessments.models import Order, OrderStatus, Package
+from gateway.assessments.models import OPEN_ORDER_STATUSES, Order, Package
 from gateway.assessments.snapshots import order_view, package_view
-from gateway.outbound import host_matches, validate_submitted_url
+from gateway.delivery.services import callback_url_problem
 from gateway.sdk import OrderView, PackageView, ProviderState, ReceivedOrder, ResultData
 from gateway.tenancy.models import Account
-
-OPEN_STATUSES = (OrderStatus.OPEN, OrderStatus.IN_PROGRESS)
-MAX_URL_LENGTH = 2000  # the order's URL columns
-_url_shape = URLValidator(schemes=["http", "https"])
-
-
-def callback_url_problem(url: str, *, hosts: Sequence[str]) -> str | None:
-    """Why a partner-given callback URL cannot be stored, or None when it can.
-
-    Refused: other schemes, a shape the URL columns reject, credentials in the URL, hosts
-    outside ``hosts`` (an empty list allows none: the inbound key travels with the call),
-    and literal addresses in blocked ranges unless the operator allowed them.
-    """
-    if len(url) > MAX_URL_LENGTH:
-        return f"Must be at most {MAX_URL_LENGTH} characters."
-    try:
-        validate_submitted_url(url, allowed_hosts=settings.GATEWAY_OUTBOUND_ALLOWED_HOSTS)
-        host = urlsplit(url.strip()).hostname or ""
-    except ValueError as exc:
-        return str(exc)
-    if not host_matches(host, hosts):
-        return "The callback host is not one of the account's callback_hosts."
-    try:
-        _url_shape(url)
-    except ValidationError:
-        return "Not a valid URL."
-    return None
 
 
 class AccountCatalog:
@@ -95,15 +64,17 @@ class AccountOrders:
 
     def open(self, *, package_remote_id: str | None = None, unattached: bool = False,
              limit: int = 100) -> list[OrderView]:
-        orders = self._orders().filter(erased_at__isnull=True, status__in=OPEN_STATUSES)
+        orders = self._orders().filter(erased_at__isnull=True, status__in=OPEN_ORDER_STATUSES)
         if package_remote_id is not None:
             orders = orders.filter(package__remote_id=package_remote_id)
         if unattached:
             orders = orders.filter(Q(remote_id__isnull=True) | Q(remote_id=""))
         rows = orders.select_related("result").order_by("-created_at", "-id")[: max(0, min(limit, 1000))]
-        return [view for view in map(self._view, rows) if view is not None]
+        return [order_view(row) for row in rows]
 
     def receive(self, *, source_key: str, package: PackageView, order: ReceivedOrder) -> tuple[OrderView, bool]:
+        # A repeated call finds its order before anything is checked: the callback of the
+        # first call was accepted then, whatever the account's hosts say now.
         existing = selectors.order_for_source_key(account=self._account, source_key=source_key)
         if existing is not None:
             return order_view(existing), False
@@ -131,14 +102,14 @@ class AccountOrders:
         )
         return order_view(created), is_new
 
-    def _locked_target(self, order_id: str) -> Order:
+    def _existing(self, order_id: str) -> Order:
         row = self._orders().filter(id=order_id).select_related("account").first()
         if row is None:
-            raise LookupError(f"Order {order_id} is not this account's")
+            raise NotFound("Order not found")  # not this account's: as if it never existed
         return row
 
     def apply(self, order_id: str, state: ProviderState) -> bool:
-        return services.order_apply_provider_state(order=self._locked_target(order_id), state=state)
+        return services.order_apply_provider_state(order=self._existing(order_id), state=state)
 
     def update_result(self, order_id: str, result: ResultData) -> OrderView:
         data: dict[str, Any] = {
@@ -150,12 +121,12 @@ class AccountOrders:
             data["attachments"] = [dict(item) for item in result.attachments]
         if result.result_value is not None:
             data["result"] = {"value": result.result_value, "source_value": result.result_source_value}
-        row = self._locked_target(order_id)
+        row = self._existing(order_id)
         services.result_update(order=row, data=data)
-        return order_view(self._locked_target(order_id))
+        return order_view(self._existing(order_id))
 
-    def cancel(self, order_id: str, *, reason: str | None = None) -> OrderView:
-        return order_view(services.order_cancel_by_partner(order=self._locked_target(order_id)))
+    def cancel(self, order_id: str) -> OrderView:
+        return order_view(services.order_cancel_by_partner(order=self._existing(order_id)))
 
     def enrich(self, order_id: str, *, application: Mapping[str, Any] | None = None,
                job: Mapping[str, Any] | None = None) -> bool:
@@ -165,7 +136,7 @@ class AccountOrders:
         return services.order_enrich(order=row, application=application, job=job)
 
     def erase(self, order_id: str) -> None:
-        services.order_erase(order=self._locked_target(order_id), ctx=self._ctx_factory())
+        services.order_erase(order=self._existing(order_id), ctx=self._ctx_factory())
 
     def report_partner_error(self, *, order_id: str | None, api_call: str, errors: Sequence[str],
                              report: Mapping[str, Any]) -> None:

@@ -104,7 +104,7 @@ class Orders(Protocol):
         """Store a result as the tenant's ``PATCH …/result`` does (ats role)."""
         ...
 
-    def cancel(self, order_id: str, *, reason: str | None = None) -> OrderView:
+    def cancel(self, order_id: str) -> OrderView:
         """The ATS withdrew the order: ``cancelled`` and ``ats_assessments.updated``.
         Already closed orders stay as they are."""
         ...

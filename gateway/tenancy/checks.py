@@ -10,7 +10,7 @@ from gateway.assessments.connectors import account_connector, provider_errors
 from gateway.ports import context_for
 from gateway.sdk import Capability, ProviderError
 from gateway.tenancy.models import Account, AccountStatus
-from gateway.timefmt import utcnow
+from gateway.tenancy.services import account_status_record
 
 
 def account_check(*, account: Account) -> dict[str, Any]:
@@ -27,9 +27,8 @@ def account_check(*, account: Account) -> dict[str, Any]:
             "status": "error",
             "provider_errors": provider_errors(exc.calls) or [{"status": exc.status, "url": None, "raw": str(exc)}],
         }
-        new_status = AccountStatus.ERROR
+        new_status, reason = AccountStatus.ERROR, f"check: {exc}"
     else:
-        answer, new_status = {"status": "ok"}, AccountStatus.ACTIVE
-    if account.status != new_status and account.status != AccountStatus.DISABLED:
-        Account.objects.filter(pk=account.pk).update(status=new_status, updated_at=utcnow())
+        answer, new_status, reason = {"status": "ok"}, AccountStatus.ACTIVE, ""
+    account_status_record(account_id=account.id, status=new_status, reason=reason)
     return answer

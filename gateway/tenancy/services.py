@@ -192,15 +192,18 @@ def account_unlink(*, account: Account) -> None:
     account.save()
 
 
-def account_mark_error(*, account_id: str, reason: str) -> bool:
-    """The partner refused the account's credentials (a 401 or 403 on our call): the
-    account's ``status`` becomes ``error`` until new credentials are given. Returns
-    whether it changed."""
+
+def account_status_record(*, account_id: str, status: str, reason: str = "") -> bool:
+    """What the partner last said of the account's credentials: ``error`` after a 401 or
+    403 on our call or a failed check, ``active`` after a good check (new credentials
+    clear it too, in ``account_update``). A disabled or unlinked account stays as it is.
+    Returns whether the status changed."""
     changed = (
         Account.objects.linked()
-        .filter(id=account_id, status=AccountStatus.ACTIVE)
-        .update(status=AccountStatus.ERROR, updated_at=utcnow())
+        .filter(id=account_id)
+        .exclude(status__in=[status, AccountStatus.DISABLED])
+        .update(status=status, updated_at=utcnow())
     )
-    if changed:
+    if changed and status == AccountStatus.ERROR:
         logger.warning("Account %s: the partner refused its credentials (%s)", account_id, reason[:200])
     return bool(changed)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 
 from gateway.assessments.models import Package
 from gateway.partners.openapi import connector_openapi
@@ -160,7 +160,6 @@ def test_the_openapi_document_comes_from_the_declarations() -> None:
     assert schemes["declaring_atsInboundKeyBearer"]["scheme"] == "bearer"
 
 
-@override_settings()
 def test_the_registry_refuses_an_endpoint_whose_token_and_auth_disagree() -> None:
     from gateway.registry import ConnectorError, validate_connector
     from gateway.sdk import Endpoint, InboundAuth
