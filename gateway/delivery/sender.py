@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import BooleanField, Case, F, Value, When
+from django.db.models.expressions import RawSQL
 
 from gateway.assessments.connectors import account_connector
 from gateway.assessments.models import Order
@@ -71,20 +72,35 @@ class Outcome:
     account_error: bool = False  # the partner refused the account's credentials
 
 
-def _same_target(delivery: Delivery) -> Q:
-    return Q(
-        order_id=delivery.order_id, kind=delivery.kind, endpoint_id=delivery.endpoint_id, url=delivery.url
+# Per order and target, rows go out in the order they were written: by (created_at, id),
+# since ids are time-ordered only to the millisecond. A row waits while an older pending
+# row for the same order and target (kind, url, endpoint) exists; rows without an order
+# never wait. These two fragments are that rule, for every query below that needs it.
+def _same_target(other: str, row: str) -> str:
+    return (
+        f"{other}.order_id = {row}.order_id AND {other}.kind = {row}.kind AND {other}.url = {row}.url"
+        f" AND {other}.status = %s AND ({other}.endpoint_id = {row}.endpoint_id"
+        f" OR ({other}.endpoint_id IS NULL AND {row}.endpoint_id IS NULL))"
     )
 
 
-def _older_pending() -> tuple[Exists, Exists]:
-    """Whether an older pending row exists for the same order and target: (with the same
-    endpoint, with no endpoint). Annotations, so the claim reads them with the row."""
-    older = Delivery.objects.filter(
-        order_id=OuterRef("order_id"), kind=OuterRef("kind"), url=OuterRef("url"),
-        status=DeliveryStatus.PENDING, id__lt=OuterRef("id"),
+def _before(earlier: str, later: str) -> str:
+    return (
+        f"({earlier}.created_at < {later}.created_at"
+        f" OR ({earlier}.created_at = {later}.created_at AND {earlier}.id < {later}.id))"
     )
-    return Exists(older.filter(endpoint_id=OuterRef("endpoint_id"))), Exists(older.filter(endpoint_id__isnull=True))
+
+
+def _table() -> str:
+    return connection.ops.quote_name(Delivery._meta.db_table)
+
+
+def _waiting() -> RawSQL:
+    """Whether an older pending row for the same order and target exists: an annotation,
+    so that the claim reads it with the row."""
+    table = _table()  # the outer query's alias for the row is its table's name
+    sql = f"EXISTS (SELECT 1 FROM {table} other WHERE {_same_target('other', table)} AND {_before('other', table)})"
+    return RawSQL(sql, [DeliveryStatus.PENDING.value], output_field=BooleanField())
 
 
 def _claim(delivery_id: str, lease_token: str | None) -> tuple[Delivery, str] | None:
@@ -94,12 +110,11 @@ def _claim(delivery_id: str, lease_token: str | None) -> tuple[Delivery, str] | 
     older row for the same order and target is still pending; the lease is one UPDATE.
     """
     now = utcnow()
-    same_endpoint, no_endpoint = _older_pending()
     with transaction.atomic():
         delivery = next(iter(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("tenant")
-            .annotate(older_same_endpoint=same_endpoint, older_no_endpoint=no_endpoint)
+            .annotate(waiting=_waiting())
             .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)[:1]
         ), None)
         if delivery is None:
@@ -107,8 +122,7 @@ def _claim(delivery_id: str, lease_token: str | None) -> tuple[Delivery, str] | 
         leased_to_other = delivery.locked_until and delivery.locked_until > now
         if leased_to_other and (not lease_token or lease_token != delivery.lease_token):
             return None
-        waiting = delivery.older_same_endpoint or (delivery.endpoint_id is None and delivery.older_no_endpoint)
-        if delivery.order_id and waiting:
+        if delivery.order_id and delivery.waiting:
             # An older row for the same order and target goes first; it releases this
             # one when done, so drop any sweeper lease rather than let it idle.
             if lease_token and lease_token == delivery.lease_token:
@@ -274,32 +288,30 @@ def _release_next(delivery: Delivery) -> None:
         return
     from gateway.delivery.dispatch import dispatch
 
-    following = (
-        Delivery.objects.filter(_same_target(delivery), status=DeliveryStatus.PENDING, id__gt=delivery.id)
-        .order_by("id")
-        .values_list("id", flat=True)
-        .first()
-    )
+    table = _table()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT other.id FROM {table} other, {table} d WHERE d.id = %s AND {_same_target('other', 'd')}"
+            f" AND {_before('d', 'other')} ORDER BY other.created_at, other.id LIMIT 1",
+            [delivery.pk, DeliveryStatus.PENDING.value],
+        )
+        following = cursor.fetchone()
     if following:
-        dispatch([following])
+        dispatch([following[0]])
 
 
-# Which rows a sweep or a drain may lease: due, pending, no live lease, and no older
-# pending row for the same order and target (kind, url, endpoint; rows without an order
-# never wait), so that rows waiting their turn never crowd due ones out of a batch.
-# With each: how many attempts its log holds, and whether a newer row waits behind it.
-# In SQL because the ORM's version spent half of a worker's CPU building and compiling
-# itself, twice per drain task (bench/, scenario 3).
-_SAME_TARGET = """other.order_id = d.order_id AND other.kind = d.kind AND other.url = d.url
-      AND other.status = %s
-      AND (other.endpoint_id = d.endpoint_id OR (other.endpoint_id IS NULL AND d.endpoint_id IS NULL))"""
+# Which rows a sweep or a drain may lease: due, pending, no live lease, and not waiting
+# behind an older row (see ``_before``), so that rows waiting their turn never crowd due
+# ones out of a batch. With each: how many attempts its log holds, and whether a newer
+# row waits behind it. In SQL because the ORM's version spent half of a worker's CPU
+# building and compiling itself, twice per drain task (bench/, scenario 3).
 _CLAIM_SQL = f"""
 SELECT d.id,
   (SELECT COUNT(*) FROM {{attempts}} a WHERE a.delivery_id = d.id),
-  EXISTS (SELECT 1 FROM {{table}} other WHERE {_SAME_TARGET} AND other.id > d.id)
+  EXISTS (SELECT 1 FROM {{table}} other WHERE {_same_target("other", "d")} AND {_before("d", "other")})
 FROM {{table}} d
 WHERE d.status = %s AND d.next_attempt_at <= %s AND (d.locked_until IS NULL OR d.locked_until < %s)
-  AND NOT EXISTS (SELECT 1 FROM {{table}} other WHERE {_SAME_TARGET} AND other.id < d.id)
+  AND NOT EXISTS (SELECT 1 FROM {{table}} other WHERE {_same_target("other", "d")} AND {_before("other", "d")})
 ORDER BY d.next_attempt_at
 LIMIT %s
 """

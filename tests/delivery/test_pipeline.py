@@ -845,6 +845,32 @@ def test_rows_waiting_their_turn_do_not_crowd_out_due_ones(tenant, make_ats_orde
         assert row.status == DeliveryStatus.PENDING and row.attempts == 0 and row.lease_token == ""
 
 
+def test_rows_of_one_millisecond_go_out_in_the_order_they_were_written(tenant, make_ats_order, receiver):
+    """Ids are time-ordered to the millisecond only: two rows written within one may have
+    their ids the other way round. The written order (created_at) decides."""
+    order = make_ats_order("same-ms")
+    first = bare_row(tenant, order, receiver.url + "/first", id="dlv_01ZZZZZZZZZZZZZZZZZZZZZZZZ")
+    second = bare_row(tenant, order, receiver.url + "/first", id="dlv_01AAAAAAAAAAAAAAAAAAAAAAAA")
+    assert second.id < first.id and first.created_at < second.created_at
+    assert delivery_send(second.id) == "skipped"  # waits behind the row written before it
+    with override_settings(GATEWAY_TASK_RUNNER="sync"):
+        assert delivery_send(first.id) == "sent"  # and is released by it
+    second.refresh_from_db()
+    assert second.status == DeliveryStatus.SUCCEEDED
+    assert [a.path for a in receiver.arrivals] == ["/first", "/first"]
+    assert [a.headers["webhook-id"] for a in receiver.arrivals] == [first.event_id, second.event_id]
+
+
+def test_a_batch_skips_a_row_written_after_a_pending_one_whatever_their_ids(tenant, make_ats_order, receiver):
+    order = make_ats_order("same-ms-batch")
+    first = bare_row(tenant, order, receiver.url + "/b", id="dlv_01ZZZZZZZZZZZZZZZZZZZZZZZY")
+    second = bare_row(tenant, order, receiver.url + "/b", id="dlv_01AAAAAAAAAAAAAAAAAAAAAAAB")
+    report = deliveries_drain(batch=10)
+    assert report.sent == 2
+    assert [_refreshed([row])[0].status for row in (first, second)] == [DeliveryStatus.SUCCEEDED] * 2
+    assert [a.headers["webhook-id"] for a in receiver.arrivals] == [first.event_id, second.event_id]
+
+
 # --- 15. draining: how Celery workers send -------------------------------------------------
 
 
